@@ -64,10 +64,36 @@ struct fsocket_listen_arg {
 };
 
 /*
- * FSOCKET_IOC_SPAWN_LISTEN: give the calling worker a listener local to its
- * CPU in the same SO_REUSEPORT group as fd.  FSOCKET_IOC_SPAWN_ALL_LISTEN
- * does it for every fastsocket listener of the caller (fd is ignored, and
- * local_fd reports how many were spawned).
+ * The listen-spawn contract (enable_listen_spawn != 0):
+ *
+ * LISTEN(fd): fd is a bound TCP socket (the library sets SO_REUSEPORT before
+ * bind); the module calls listen() and records fd's socket as the global
+ * listener of a new group.  Any process that inherits fd may then spawn.
+ *
+ * SPAWN_LISTEN(fd): the calling task gets a listener local to its CPU, bound
+ * to the same address in the same SO_REUSEPORT group, installed as a new fd
+ * of the caller (local_fd).  Mode 2: the module picks a free CPU from the
+ * task's allowed CPUs and pins the task to it (a task that already holds a
+ * slot keeps its CPU for every group).  Mode 1: the task must already be
+ * pinned to one CPU, otherwise -EINVAL.  Mode 0: -EOPNOTSUPP.  A second spawn
+ * by the same task for the same group: -EEXIST.  New connections whose SYN
+ * is processed on a CPU with a local listener go to it; others go to the
+ * global listener.  The library adds local_fd to the application's epoll set
+ * with the application's event data, and the global fd with EPOLLEXCLUSIVE.
+ *
+ * SPAWN_ALL_LISTEN: SPAWN_LISTEN for every fastsocket listener the caller
+ * holds (fd is ignored; local_fd reports how many were spawned).
+ *
+ * ACCEPT(fd = the global listener): never blocks.  Takes a connection from
+ * the caller's local listener of that group first, then from the global
+ * listener; -EAGAIN when both are empty (the library polls both fds for a
+ * blocking socket).
+ *
+ * CLOSE(fd = the global listener): drops the caller's local listener of that
+ * group and frees its CPU slot (the library closes local_fd itself).
+ * SHUTDOWN_LISTEN(fd): tears down every local listener of the group.
+ * A worker that dies without CLOSE has its slot freed by the module; the
+ * connections still queued on its local listener are migrated or counted.
  */
 struct fsocket_spawn_arg {
 	__s32 fd;		/* in: a fastsocket listener of the caller */

@@ -1,0 +1,37 @@
+#!/bin/sh
+# Install every Debian package the build, the tests and the demo need.
+# Safe to run again; one package per line so each area adds its own.
+set -eu
+[ "$(id -u)" -eq 0 ] || { echo "install-deps.sh: run as root" >&2; exit 1; }
+pkgs="
+build-essential
+cmake
+pkg-config
+libgtest-dev
+libgmock-dev
+libcli11-dev
+libyaml-cpp-dev
+gcc-multilib
+g++-multilib
+qemu-system-x86
+debootstrap
+dkms
+busybox-static
+cpio
+kmod
+zstd
+xz-utils
+iproute2
+nginx-light
+haproxy
+linux-headers-amd64
+"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -o Acquire::Retries=3 >/dev/null || apt-get update -o Acquire::Retries=3 || true
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends -o Acquire::Retries=3 $missing
