@@ -25,6 +25,13 @@ iproute2
 nginx-light
 haproxy
 linux-headers-amd64
+debhelper
+dh-dkms
+dpkg-dev
+fakeroot
+rpm
+help2man
+bash-completion
 "
 missing=""
 for p in $pkgs; do
