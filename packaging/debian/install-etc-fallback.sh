@@ -1,0 +1,33 @@
+#!/bin/sh
+# Install the files under etc/ that `cmake --install` did not install, at
+# their standard Debian locations, so the package is complete whatever
+# install() rules exist.  A file counts as installed when a file of the same
+# name already exists anywhere under the package directory.
+# Usage: install-etc-fallback.sh PKGDIR   (run from the source tree root)
+set -eu
+pkg=${1:?usage: install-etc-fallback.sh PKGDIR}
+[ -d etc ] || exit 0
+
+place() {
+	src=$1 dir=$2 mode=$3
+	name=$(basename "$src")
+	if [ -n "$(find "$pkg" -name "$name" -print -quit)" ]; then
+		return 0
+	fi
+	echo "install-etc-fallback: cmake did not install $src; installing it in $dir"
+	install -D -m "$mode" "$src" "$pkg$dir/$name"
+}
+
+find etc -type f | sort | while read -r f; do
+	case "$f" in
+	*.md|*/README*|*~) ;;
+	etc/fastsocket/profiles/*) place "$f" /etc/fastsocket/profiles 0644 ;;
+	etc/fastsocket/*) place "$f" /etc/fastsocket 0644 ;;
+	etc/modprobe.d/*) place "$f" /etc/modprobe.d 0644 ;;
+	etc/udev/*.rules) place "$f" /lib/udev/rules.d 0644 ;;
+	etc/systemd/*.service|etc/systemd/*.path|etc/systemd/*.timer|etc/systemd/*.socket)
+		place "$f" /lib/systemd/system 0644 ;;
+	etc/systemd/*.conf) place "$f" /usr/lib/tmpfiles.d 0644 ;;
+	*) echo "install-etc-fallback: $f: no rule, not packaged" >&2 ;;
+	esac
+done
