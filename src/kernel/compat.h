@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Every difference between the kernels fastsocket.ko supports (5.10 to the
+ * newest) lives here, and nowhere else.  The rest of the module calls the
+ * fs_compat_* helpers below.
+ */
+#ifndef _FSOCKET_COMPAT_H
+#define _FSOCKET_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/fs.h>
+#include <linux/net.h>
+#include <linux/socket.h>
+#include <net/sock.h>
+#include <net/net_namespace.h>
+
+#if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
+#error "fastsocket.ko needs Linux 5.10 or newer"
+#endif
+
+/*
+ * net.ipv4.tcp_migrate_req (5.14+): requests queued on a closing listener
+ * are moved to another listener of its SO_REUSEPORT group.
+ */
+static inline bool fs_compat_tcp_migrate_req(const struct sock *sk)
+{
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(5, 14, 0)
+	return READ_ONCE(sock_net(sk)->ipv4.sysctl_tcp_migrate_req);
+#else
+	return false;
+#endif
+}
+
+/*
+ * kernel_bind() takes a struct sockaddr_unsized from 6.19 on.
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
+#define fs_compat_kernel_bind(sock, addr, len) \
+	kernel_bind(sock, (struct sockaddr_unsized *)(addr), len)
+#else
+#define fs_compat_kernel_bind(sock, addr, len) \
+	kernel_bind(sock, (struct sockaddr *)(addr), len)
+#endif
+
+#endif /* _FSOCKET_COMPAT_H */

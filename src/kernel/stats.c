@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Per-CPU counters and /proc/fastsocket/stats.
+ *
+ * Format: a header line with the column names, one line per possible CPU
+ * ("cpuN v v ..."), then a "total" line.  Writing "0" resets every counter
+ * (CAP_SYS_ADMIN only).
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/capability.h>
+#include <linux/cpumask.h>
+#include <linux/kernel.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file.h>
+#include <linux/string.h>
+#include <linux/uaccess.h>
+
+#include "fsocket.h"
+
+DEFINE_PER_CPU(struct fsocket_stats, fsocket_stats);
+
+static const char *const fsocket_stat_names[FSOCKET_NR_STATS] = {
+	[FSOCKET_STAT_LOCAL_ACCEPT]	= "local_accept",
+	[FSOCKET_STAT_GLOBAL_ACCEPT]	= "global_accept",
+	[FSOCKET_STAT_SPAWN]		= "spawn",
+	[FSOCKET_STAT_FALLBACK]		= "fallback",
+	[FSOCKET_STAT_MIGRATED]		= "migrated",
+	[FSOCKET_STAT_DROPPED]		= "dropped",
+	[FSOCKET_STAT_RFD_HIT]		= "rfd_hit",
+	[FSOCKET_STAT_RFD_MISS]		= "rfd_miss",
+	[FSOCKET_STAT_EPOLL_SKIP]	= "epoll_skip",
+};
+
+static struct proc_dir_entry *fsocket_proc_dir;
+
+static int fsocket_stats_show(struct seq_file *m, void *v)
+{
+	u64 total[FSOCKET_NR_STATS] = { 0 };
+	int cpu, i;
+
+	seq_puts(m, "cpu");
+	for (i = 0; i < FSOCKET_NR_STATS; i++)
+		seq_printf(m, " %s", fsocket_stat_names[i]);
+	seq_putc(m, '\n');
+
+	for_each_possible_cpu(cpu) {
+		const struct fsocket_stats *s = per_cpu_ptr(&fsocket_stats, cpu);
+
+		seq_printf(m, "cpu%d", cpu);
+		for (i = 0; i < FSOCKET_NR_STATS; i++) {
+			u64 val = READ_ONCE(s->v[i]);
+
+			total[i] += val;
+			seq_printf(m, " %llu", (unsigned long long)val);
+		}
+		seq_putc(m, '\n');
+	}
+
+	seq_puts(m, "total");
+	for (i = 0; i < FSOCKET_NR_STATS; i++)
+		seq_printf(m, " %llu", (unsigned long long)total[i]);
+	seq_putc(m, '\n');
+	return 0;
+}
+
+static int fsocket_stats_open(struct inode *inode, struct file *file)
+{
+	return single_open(file, fsocket_stats_show, NULL);
+}
+
+static ssize_t fsocket_stats_write(struct file *file, const char __user *buf,
+				   size_t count, loff_t *ppos)
+{
+	int cpu, val, ret;
+
+	if (!capable(CAP_SYS_ADMIN))
+		return -EPERM;
+	ret = kstrtoint_from_user(buf, count, 0, &val);
+	if (ret)
+		return ret;
+	if (val != 0)
+		return -EINVAL;
+
+	for_each_possible_cpu(cpu) {
+		struct fsocket_stats *s = per_cpu_ptr(&fsocket_stats, cpu);
+		int i;
+
+		for (i = 0; i < FSOCKET_NR_STATS; i++)
+			WRITE_ONCE(s->v[i], 0);
+	}
+	return count;
+}
+
+static const struct proc_ops fsocket_stats_ops = {
+	.proc_open	= fsocket_stats_open,
+	.proc_read	= seq_read,
+	.proc_lseek	= seq_lseek,
+	.proc_release	= single_release,
+	.proc_write	= fsocket_stats_write,
+};
+
+int fsocket_stats_init(void)
+{
+	fsocket_proc_dir = proc_mkdir("fastsocket", NULL);
+	if (!fsocket_proc_dir) {
+		pr_err("cannot create /proc/fastsocket\n");
+		return -ENOMEM;
+	}
+	if (!proc_create("stats", 0644, fsocket_proc_dir, &fsocket_stats_ops)) {
+		pr_err("cannot create /proc/fastsocket/stats\n");
+		proc_remove(fsocket_proc_dir);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void fsocket_stats_exit(void)
+{
+	proc_remove(fsocket_proc_dir);
+}
