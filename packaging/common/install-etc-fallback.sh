@@ -1,11 +1,16 @@
 #!/bin/sh
 # Install the files under etc/ that `cmake --install` did not install, at
-# their standard Debian locations, so the package is complete whatever
-# install() rules exist.  A file counts as installed when a file of the same
-# name already exists anywhere under the package directory.
+# their standard locations, so the package is complete whatever install()
+# rules exist.  A file counts as installed when a file of the same name
+# already exists anywhere under the package directory.
 # Usage: install-etc-fallback.sh PKGDIR   (run from the source tree root)
+# UDEVRULESDIR, UNITDIR, TMPFILESDIR: the distribution's directories
+# (defaults: Debian's).
 set -eu
 pkg=${1:?usage: install-etc-fallback.sh PKGDIR}
+udevrulesdir=${UDEVRULESDIR:-/lib/udev/rules.d}
+unitdir=${UNITDIR:-/lib/systemd/system}
+tmpfilesdir=${TMPFILESDIR:-/usr/lib/tmpfiles.d}
 [ -d etc ] || exit 0
 
 place() {
@@ -24,10 +29,10 @@ find etc -type f | sort | while read -r f; do
 	etc/fastsocket/profiles/*) place "$f" /etc/fastsocket/profiles 0644 ;;
 	etc/fastsocket/*) place "$f" /etc/fastsocket 0644 ;;
 	etc/modprobe.d/*) place "$f" /etc/modprobe.d 0644 ;;
-	etc/udev/*.rules) place "$f" /lib/udev/rules.d 0644 ;;
+	etc/udev/*.rules) place "$f" "$udevrulesdir" 0644 ;;
 	etc/systemd/*.service|etc/systemd/*.path|etc/systemd/*.timer|etc/systemd/*.socket)
-		place "$f" /lib/systemd/system 0644 ;;
-	etc/systemd/*.conf) place "$f" /usr/lib/tmpfiles.d 0644 ;;
+		place "$f" "$unitdir" 0644 ;;
+	etc/systemd/*.conf) place "$f" "$tmpfilesdir" 0644 ;;
 	*) echo "install-etc-fallback: $f: no rule, not packaged" >&2 ;;
 	esac
 done
