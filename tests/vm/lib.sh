@@ -1,0 +1,139 @@
+#!/bin/bash
+# Shared helpers for the QEMU test rig (sourced by tests/vm/*.sh and tests/vm/run).
+# shellcheck shell=bash
+
+VM_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$VM_DIR/../.." && pwd)
+CACHE=${FASTSOCKET_VM_CACHE:-$REPO/.cache/vm}
+MIRROR=${FASTSOCKET_VM_MIRROR:-http://deb.debian.org/debian}
+SEC_MIRROR=${FASTSOCKET_VM_SEC_MIRROR:-http://deb.debian.org/debian-security}
+ALL_KERNELS="5.10 6.1 6.12 sid"
+
+log() { printf '[vm %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { printf 'vm: error: %s\n' "$*" >&2; exit 1; }
+
+# catalogue NAME -> sets SUITE and SOURCES (apt sources.list lines of the root).
+# shellcheck disable=SC2034
+catalogue() {
+	local name=$1
+	case "$name" in
+	5.10)
+		SUITE=bullseye
+		SOURCES="deb $MIRROR bullseye main
+deb $MIRROR bullseye-updates main
+deb $SEC_MIRROR bullseye-security main"
+		;;
+	6.1)
+		SUITE=bookworm
+		SOURCES="deb $MIRROR bookworm main
+deb $MIRROR bookworm-updates main
+deb $SEC_MIRROR bookworm-security main"
+		;;
+	6.12)
+		SUITE=trixie
+		SOURCES="deb $MIRROR trixie main
+deb $MIRROR trixie-updates main
+deb $SEC_MIRROR trixie-security main"
+		;;
+	sid)
+		SUITE=sid
+		SOURCES="deb $MIRROR sid main"
+		;;
+	*)
+		die "unknown kernel name '$name' (known: $ALL_KERNELS)"
+		;;
+	esac
+}
+
+root_dir() { echo "$CACHE/roots/$1"; }
+kernel_dir() { echo "$CACHE/kernels/$1"; }
+out_dir() { echo "$CACHE/out/$1"; }
+
+# retry N CMD...: run CMD up to N times, sleeping between attempts.
+retry() {
+	local n=$1 i=1
+	shift
+	until "$@"; do
+		if [ "$i" -ge "$n" ]; then
+			log "failed after $n attempts: $*"
+			return 1
+		fi
+		log "attempt $i of $n failed, retrying: $*"
+		sleep $((i * 3))
+		i=$((i + 1))
+	done
+}
+
+# Bind mounts for chroot work.  chroot_mount ROOT records what it mounted in
+# _VM_MOUNTS; chroot_umount undoes it (called from traps, so it never fails).
+_VM_MOUNTS=()
+chroot_mount() {
+	local root=$1 m
+	for m in proc sys dev dev/pts; do
+		mkdir -p "$root/$m"
+		if mountpoint -q "$root/$m"; then
+			continue
+		fi
+		case "$m" in
+		proc) mount -t proc proc "$root/proc" ;;
+		sys) mount -t sysfs sys "$root/sys" ;;
+		dev) mount --bind /dev "$root/dev" ;;
+		dev/pts) mount -t devpts -o newinstance,ptmxmode=0666 devpts "$root/dev/pts" ;;
+		esac
+		_VM_MOUNTS=("$root/$m" "${_VM_MOUNTS[@]}")
+	done
+}
+chroot_umount() {
+	local m
+	for m in "${_VM_MOUNTS[@]}"; do
+		umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+	done
+	_VM_MOUNTS=()
+}
+
+# in_root ROOT CMD...: run CMD inside the chroot with a clean environment.
+in_root() {
+	local root=$1
+	shift
+	chroot "$root" /usr/bin/env -i \
+		PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+# root_kver ROOT: the kernel release of the headers installed in ROOT
+# (from the linux-headers-amd64 metapackage, never from uname -r).
+root_kver() {
+	local root=$1 dep
+	# shellcheck disable=SC2016
+	dep=$(in_root "$root" dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null) ||
+		die "linux-headers-amd64 is not installed in $root"
+	dep=${dep%%[ ,]*}
+	dep=${dep#linux-headers-}
+	if [ -z "$dep" ] || [ ! -d "$root/usr/src/linux-headers-$dep" ]; then
+		die "cannot find the headers of '$dep' in $root"
+	fi
+	echo "$dep"
+}
+
+need_root_user() {
+	[ "$(id -u)" -eq 0 ] || die "$(basename "$0") must run as root (chroot, mount, debootstrap)"
+}
+
+need_tools() {
+	local t missing=""
+	for t in "$@"; do
+		command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+	done
+	[ -z "$missing" ] || die "missing tools:$missing (run scripts/install-deps.sh)"
+}
+
+# with_lock FILE CMD...: serialise work on one cache entry between parallel runs.
+with_lock() {
+	local lock=$1
+	shift
+	mkdir -p "$(dirname "$lock")"
+	(
+		flock 9
+		"$@"
+	) 9>"$lock"
+}

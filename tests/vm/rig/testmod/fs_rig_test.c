@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * fs_rig_test: the QEMU rig's self-test module.
+ *
+ * A misc device /dev/fs_rig_test whose read returns one line with the
+ * module parameter "value".  The smoke suite loads it with a parameter,
+ * reads the line back and unloads it, which proves the whole chain: build
+ * root, compiler, headers, kernel image, initramfs and guest tooling.
+ */
+#include <linux/fs.h>
+#include <linux/kernel.h>
+#include <linux/miscdevice.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/uaccess.h>
+
+static int value = 42;
+module_param(value, int, 0444);
+MODULE_PARM_DESC(value, "number reported by a read of /dev/fs_rig_test");
+
+static ssize_t fs_rig_test_read(struct file *file, char __user *buf,
+				size_t count, loff_t *ppos)
+{
+	char line[64];
+	int len;
+
+	len = scnprintf(line, sizeof(line), "fs-rig-test value=%d\n", value);
+	return simple_read_from_buffer(buf, count, ppos, line, len);
+}
+
+static const struct file_operations fs_rig_test_fops = {
+	.owner = THIS_MODULE,
+	.read = fs_rig_test_read,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice fs_rig_test_dev = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "fs_rig_test",
+	.fops = &fs_rig_test_fops,
+	.mode = 0444,
+};
+
+static int __init fs_rig_test_init(void)
+{
+	int err;
+
+	err = misc_register(&fs_rig_test_dev);
+	if (err) {
+		pr_err("fs_rig_test: misc_register failed: %d\n", err);
+		return err;
+	}
+	pr_info("fs_rig_test: loaded, value=%d\n", value);
+	return 0;
+}
+
+static void __exit fs_rig_test_exit(void)
+{
+	misc_deregister(&fs_rig_test_dev);
+	pr_info("fs_rig_test: unloaded\n");
+}
+
+module_init(fs_rig_test_init);
+module_exit(fs_rig_test_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("fastsocket QEMU rig self-test module");
+MODULE_AUTHOR("fastsocket project");
