@@ -1,0 +1,256 @@
+#!/bin/bash
+# tests/install/run.sh: the package install test (CI runs it after
+# packaging/build-deb.sh).
+#
+#  1. copy the pristine bookworm root (tests/install/make-root.sh: minbase,
+#     dkms, linux-headers-amd64, systemd) to a scratch root; list its files
+#  2. apt-get install ./fastsocket-dkms_*.deb ./fastsocket_*.deb inside it
+#  3. dkms status: fastsocket built and installed for the root's headers
+#  4. fastsocket --version, fastsocket validate of each shipped profile,
+#     systemd-analyze verify of each shipped unit
+#  5. a kernel without headers: the postinst names linux-headers-<ver>
+#  6. reinstall (the upgrade path of the maintainer scripts), re-check dkms
+#  7. boot the root's kernel under QEMU (tests/vm/run --kernel 6.1 --module
+#     <the .ko DKMS built in the root> --suite install): insmod,
+#     fastsocket run --dry-run -- /bin/true, fastsocket run -- pingpong
+#  8. apt-get purge both packages; list the files again: nothing may be
+#     left (apt/dpkg logs, caches and state excluded)
+#
+#   sudo tests/install/run.sh [--no-vm] [--keep]
+#
+# Packages come from build/packages (FASTSOCKET_PKG_OUT); they are built
+# with packaging/build-deb.sh when missing.  Exit 0 when every check passed.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=tests/vm/lib.sh
+. "$HERE/../vm/lib.sh"
+
+VM=1
+KEEP=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--no-vm) VM=0 ;;
+	--keep) KEEP=1 ;;
+	-h | --help) sed -n '2,/^set /p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) die "unknown argument $1 (see --help)" ;;
+	esac
+	shift
+done
+need_root_user
+need_tools chroot mount apt-get dpkg-deb gcc
+
+BUILD=${FASTSOCKET_BUILD_DIR:-$REPO/build}
+PKG_DIR=${FASTSOCKET_PKG_OUT:-$BUILD/packages}
+VERSION=$(cat "$REPO/VERSION")
+PRISTINE=$(root_dir install-bookworm)
+R=$(root_dir install-bookworm).run
+LOGDIR=$BUILD/install-test
+PAYLOAD=$BUILD/fs-install-payload
+mkdir -p "$LOGDIR"
+T0=$(date +%s)
+
+fails=0
+declare -a results=()
+pass() { results+=("PASS  $*"); echo "install-test: PASS  $*"; }
+failc() { results+=("FAIL  $*"); echo "install-test: FAIL  $*" >&2; fails=$((fails + 1)); }
+check() { # check NAME CMD...: record the outcome of CMD
+	local name=$1
+	shift
+	if "$@"; then pass "$name"; else failc "$name"; fi
+}
+summary() {
+	echo "=== install test summary ($(($(date +%s) - T0)) s, logs in $LOGDIR)"
+	printf '%s\n' "${results[@]}"
+}
+cleanup() {
+	chroot_umount
+	if [ "$KEEP" -eq 0 ] && [ -d "$R" ]; then
+		rm -rf --one-file-system "$R"
+	fi
+}
+trap cleanup EXIT
+
+# ---- 0. packages and the pristine root ---------------------------------------
+shopt -s nullglob
+debs=("$PKG_DIR"/fastsocket-dkms_*_all.deb "$PKG_DIR"/fastsocket_*_amd64.deb)
+if [ "${#debs[@]}" -ne 2 ]; then
+	log "no packages in $PKG_DIR: building them (packaging/build-deb.sh)"
+	"$REPO/packaging/build-deb.sh" >"$LOGDIR/build-deb.log" 2>&1 ||
+		{ tail -n 30 "$LOGDIR/build-deb.log"; die "package build failed"; }
+	debs=("$PKG_DIR"/fastsocket-dkms_*_all.deb "$PKG_DIR"/fastsocket_*_amd64.deb)
+fi
+[ "${#debs[@]}" -eq 2 ] || die "expected one fastsocket-dkms and one fastsocket .deb in $PKG_DIR, found: ${debs[*]}"
+KVER=$("$HERE/make-root.sh") || die "could not create the pristine root"
+log "pristine root $PRISTINE, headers $KVER; packages: ${debs[*]##*/}"
+
+# ---- 1. scratch copy, file list before -------------------------------------
+if [ -e "$R" ]; then
+	awk -v a="$R" '$2 == a || index($2, a "/") == 1 { print $2 }' /proc/mounts |
+		sort -r | while read -r mp; do umount -l "$mp" || true; done
+	rm -rf --one-file-system "$R"
+fi
+cp -a "$PRISTINE" "$R" || die "cannot copy $PRISTINE"
+chroot_mount "$R"
+mkdir -p "$R/tmp/pkgs"
+cp "${debs[@]}" "$R/tmp/pkgs/"
+
+# The file list of the root: everything but pseudo filesystems, scratch
+# space, apt/dpkg logs, caches and databases, and the module indexes depmod
+# regenerates.  dkms's signing key (var/lib/dkms/mok.*) is dkms's own,
+# shared by every DKMS module and possibly enrolled in MOK: it stays.
+snapshot() {
+	(cd "$R" && find . -xdev \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run \
+		-o -path ./tmp -o -path ./var/tmp -o -path ./var/log -o -path ./var/cache \
+		-o -path ./var/lib/apt -o -path ./var/lib/dpkg -o -path ./root \
+		-o -path './var/lib/dkms/mok.*' -o -path './lib/modules/*/modules.*' \
+		-o -path './usr/lib/modules/*/modules.*' -o -path ./etc/ld.so.cache \) -prune -o -print) |
+		LC_ALL=C sort >"$1"
+}
+snapshot "$LOGDIR/files-before.txt"
+
+# ---- 2. install ------------------------------------------------------------
+log "apt-get install ./fastsocket-dkms ./fastsocket (log $LOGDIR/install.log)"
+if retry 2 in_root "$R" sh -c 'apt-get update -q >/dev/null && apt-get install -y ./tmp/pkgs/*.deb' \
+	>"$LOGDIR/install.log" 2>&1; then
+	pass "apt-get install of ${debs[*]##*/}"
+else
+	tail -n 40 "$LOGDIR/install.log"
+	failc "apt-get install (log $LOGDIR/install.log)"
+	summary
+	exit 1
+fi
+grep -E 'fastsocket|dkms|Secure Boot|Building' "$LOGDIR/install.log" | sed 's/^/   | /'
+
+# ---- 3. dkms ---------------------------------------------------------------
+dkms_installed() {
+	local st
+	st=$(in_root "$R" dkms status -m fastsocket -k "$KVER" 2>&1)
+	echo "   dkms status: $st"
+	echo "$st" | grep -q "fastsocket/$VERSION, $KVER, x86_64: installed" &&
+		[ -n "$(find "$R/lib/modules/$KVER/updates/dkms" -name 'fastsocket.ko*' 2>/dev/null)" ]
+}
+check "dkms built and installed fastsocket $VERSION for $KVER" dkms_installed
+
+# ---- 4. the CLI, profiles, units -------------------------------------------
+cli_version() {
+	local v
+	v=$(in_root "$R" fastsocket --version 2>&1)
+	echo "   fastsocket --version: $v"
+	echo "$v" | grep -q "$VERSION"
+}
+check "fastsocket --version reports $VERSION" cli_version
+
+mapfile -t profiles < <(in_root "$R" dpkg -L fastsocket | grep -E '^/etc/fastsocket/profiles/.*\.ya?ml$')
+if [ "${#profiles[@]}" -eq 0 ]; then
+	failc "the fastsocket package ships no profile under /etc/fastsocket/profiles"
+fi
+for p in "${profiles[@]}"; do
+	check "fastsocket validate $p" in_root "$R" fastsocket validate "$p"
+done
+
+mapfile -t units < <(in_root "$R" dpkg -L fastsocket | grep -E '/systemd/system/[^/]+\.(service|path|timer|socket)$')
+if [ "${#units[@]}" -eq 0 ]; then
+	failc "the fastsocket package ships no systemd unit"
+fi
+for u in "${units[@]}"; do
+	check "systemd-analyze verify $u" in_root "$R" systemd-analyze verify "$u"
+done
+for u in "${units[@]}"; do
+	case "$u" in
+	*apply*.service)
+		grep -q '^ConditionPathExists=/etc/fastsocket/profile.yaml' "$R$u" &&
+			pass "$u has ConditionPathExists=/etc/fastsocket/profile.yaml" ||
+			failc "$u lacks ConditionPathExists=/etc/fastsocket/profile.yaml"
+		;;
+	esac
+done
+check "man page fastsocket(8) installed" test -s "$R/usr/share/man/man8/fastsocket.8.gz"
+check "bash completion installed" test -s "$R/usr/share/bash-completion/completions/fastsocket"
+check "secure-boot-check.sh installed and runs" in_root "$R" /usr/share/fastsocket/secure-boot-check.sh --state
+has_udev_rule() { grep -rqs fastsocket "$R/lib/udev/rules.d" "$R/usr/lib/udev/rules.d" "$R/etc/udev/rules.d"; }
+has_modprobe_conf() { compgen -G "$R/etc/modprobe.d/*fastsocket*" >/dev/null || compgen -G "$R/usr/lib/modprobe.d/*fastsocket*" >/dev/null; }
+check "udev rule for /dev/fastsocket installed" has_udev_rule
+check "modprobe.d file installed" has_modprobe_conf
+
+# ---- 5. a kernel without headers -------------------------------------------
+FAKE=9.9.9-fsinstalltest-amd64
+mkdir -p "$R/lib/modules/$FAKE"
+touch "$R/lib/modules/$FAKE/modules.dep"
+in_root "$R" /var/lib/dpkg/info/fastsocket-dkms.postinst configure >"$LOGDIR/no-headers.log" 2>&1
+rc=$?
+sed 's/^/   | /' "$LOGDIR/no-headers.log" | grep -E "headers|$FAKE" || true
+if [ "$rc" -eq 0 ] && grep -q "apt install linux-headers-$FAKE" "$LOGDIR/no-headers.log"; then
+	pass "postinst names linux-headers-$FAKE for a kernel without headers (exit 0)"
+else
+	failc "postinst with a header-less kernel: exit $rc, no 'apt install linux-headers-$FAKE' (log $LOGDIR/no-headers.log)"
+fi
+rm -rf "$R/lib/modules/$FAKE"
+check "dkms still installed for $KVER after reconfigure" dkms_installed
+
+# ---- 6. reinstall (upgrade path) -------------------------------------------
+if in_root "$R" sh -c 'apt-get install -y --reinstall ./tmp/pkgs/*.deb' >"$LOGDIR/reinstall.log" 2>&1; then
+	pass "apt-get install --reinstall (prerm upgrade / postinst configure <old>)"
+else
+	tail -n 30 "$LOGDIR/reinstall.log"
+	failc "reinstall (log $LOGDIR/reinstall.log)"
+fi
+check "dkms installed for $KVER after reinstall" dkms_installed
+
+# ---- 7. boot the root's kernel with the DKMS-built module ---------------------
+if [ "$VM" -eq 1 ]; then
+	KO=$(find "$R/lib/modules/$KVER/updates/dkms" -name 'fastsocket.ko*' | head -n 1)
+	RIGKVER=$("$REPO/tests/vm/make-root.sh" 6.1 2>>"$LOGDIR/vm.log")
+	if [ -z "$KO" ]; then
+		failc "VM: no DKMS-built fastsocket.ko in the root"
+	elif [ "$RIGKVER" != "$KVER" ]; then
+		failc "VM: the rig's 6.1 kernel is $RIGKVER, the install root's headers are $KVER (rebuild one of the roots)"
+	else
+		case "$KO" in
+		*.ko.xz) xz -dc "$KO" >"$LOGDIR/fastsocket.ko" ;;
+		*.ko.zst) zstd -qdc "$KO" >"$LOGDIR/fastsocket.ko" ;;
+		*) cp "$KO" "$LOGDIR/fastsocket.ko" ;;
+		esac
+		# The installed package's files, as dpkg lists them, plus pingpong.
+		rm -rf "$PAYLOAD"
+		mkdir -p "$PAYLOAD/opt/fastsocket-install-test"
+		in_root "$R" dpkg -L fastsocket | while read -r f; do
+			[ -f "$R$f" ] && [ ! -L "$R$f" ] || continue
+			mkdir -p "$PAYLOAD$(dirname "$f")"
+			cp -p "$R$f" "$PAYLOAD$f"
+		done
+		gcc -O2 -Wall -Wextra -o "$PAYLOAD/opt/fastsocket-install-test/pingpong" "$HERE/pingpong.c" ||
+			failc "VM: pingpong does not compile"
+		log "booting the 6.1 kernel ($KVER) with the DKMS-built module (log $LOGDIR/vm.log)"
+		if FASTSOCKET_BUILD_DIR=$BUILD "$REPO/tests/vm/run" --kernel 6.1 --module "$LOGDIR/fastsocket.ko" \
+			--suite install --timeout 240 >>"$LOGDIR/vm.log" 2>&1; then
+			pass "VM ($KVER): insmod, fastsocket run --dry-run -- /bin/true, fastsocket run -- pingpong"
+		else
+			tail -n 60 "$LOGDIR/vm.log"
+			failc "VM suite 'install' on $KVER (log $LOGDIR/vm.log)"
+		fi
+		grep -E '^(ok|FAIL):' "$(grep -o '/[^ ]*\.log$' "$LOGDIR/vm.log" | tail -n 1)" 2>/dev/null | sed 's/^/   | /'
+	fi
+else
+	log "--no-vm: boot test skipped"
+fi
+
+# ---- 8. purge and compare --------------------------------------------------
+if in_root "$R" apt-get purge -y fastsocket fastsocket-dkms >"$LOGDIR/purge.log" 2>&1; then
+	pass "apt-get purge fastsocket fastsocket-dkms"
+else
+	tail -n 30 "$LOGDIR/purge.log"
+	failc "apt-get purge (log $LOGDIR/purge.log)"
+fi
+snapshot "$LOGDIR/files-after.txt"
+diff -u "$LOGDIR/files-before.txt" "$LOGDIR/files-after.txt" >"$LOGDIR/files.diff"
+if [ ! -s "$LOGDIR/files.diff" ]; then
+	pass "purge left no file behind ($(wc -l <"$LOGDIR/files-before.txt") paths compared)"
+else
+	sed 's/^/   | /' "$LOGDIR/files.diff" | head -n 40
+	failc "files differ after purge (see $LOGDIR/files.diff)"
+fi
+dkms_left=$(in_root "$R" dkms status -m fastsocket 2>&1)
+[ -z "$dkms_left" ] && pass "dkms status empty after purge" || failc "dkms still knows fastsocket: $dkms_left"
+
+summary
+[ "$fails" -eq 0 ]
