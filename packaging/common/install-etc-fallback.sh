@@ -32,6 +32,11 @@ find etc -type f | sort | while read -r f; do
 	etc/udev/*.rules) place "$f" "$udevrulesdir" 0644 ;;
 	etc/systemd/*.service|etc/systemd/*.path|etc/systemd/*.timer|etc/systemd/*.socket)
 		place "$f" "$unitdir" 0644 ;;
+	# Drop-ins for other services (e.g. haproxy.service.d) would change
+	# those services on install: shipped as examples, never activated.
+	etc/systemd/*.service.d/*)
+		d=$(basename "$(dirname "$f")")
+		place "$f" "/usr/share/doc/fastsocket/examples/systemd/$d" 0644 ;;
 	etc/systemd/*.conf) place "$f" "$tmpfilesdir" 0644 ;;
 	*) echo "install-etc-fallback: $f: no rule, not packaged" >&2 ;;
 	esac
