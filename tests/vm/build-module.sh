@@ -81,10 +81,15 @@ build_testmod() {
 	fi
 	log=$OUT/fs_rig_test.build.log
 	log "$NAME: building the rig self-test module for $KVER"
+	# objtool (7.x) needs /proc inside the root.
+	trap chroot_umount EXIT
+	chroot_mount "$ROOT"
 	if ! in_root "$ROOT" make -C "/lib/modules/$KVER/build" M="$src" modules >"$log" 2>&1; then
 		cat "$log" >&2
 		die "$NAME ($KVER): the self-test module failed to compile (log: $log)"
 	fi
+	chroot_umount
+	trap - EXIT
 	check_log "$log" "fs_rig_test"
 	copy_ko "$ROOT$src/fs_rig_test.ko" "$OUT/fs_rig_test.ko"
 	echo "$hash" >"$OUT/fs_rig_test.ko.hash"

@@ -67,11 +67,17 @@ fetch() {
 	rm -rf "${ROOT:?}$work"
 	mkdir -p "$ROOT$work"
 	chmod 777 "$ROOT$work"
+	# From 7.x linux-image-KVER is empty and depends on linux-binary-KVER
+	# (vmlinuz), linux-modules-KVER and linux-base-KVER: take every
+	# dependency built for the same KVER.
 	debs="linux-image-$KVER"
-	# From 7.x the image package depends on linux-binary-KVER (vmlinuz, modules).
-	if in_root "$ROOT" apt-cache show "linux-binary-$KVER" >/dev/null 2>&1; then
-		debs="$debs linux-binary-$KVER"
-	fi
+	for dep in $(in_root "$ROOT" apt-cache show --no-all-versions "linux-image-$KVER" |
+		sed -n 's/^Depends: //p' | tr ',|' '  ' | tr -s ' ' '\n' | grep '^linux-' || true); do
+		case "$dep" in
+		linux-image-*) ;;
+		linux-*-"$KVER") debs="$debs $dep" ;;
+		esac
+	done
 	log "$NAME: downloading $debs"
 	# shellcheck disable=SC2086
 	retry 3 in_root "$ROOT" sh -c "cd $work && apt-get download -q $debs" >"$KDIR.download.log" 2>&1 || {

@@ -107,8 +107,8 @@ root_kver() {
 	# shellcheck disable=SC2016
 	dep=$(in_root "$root" dpkg-query -W -f='${Depends}' linux-headers-amd64 2>/dev/null) ||
 		die "linux-headers-amd64 is not installed in $root"
-	dep=${dep%%[ ,]*}
-	dep=${dep#linux-headers-}
+	# e.g. "linux-base-amd64 (= 7.2.13-1), linux-headers-7.2.13+deb14-amd64 (= 7.2.13-1)"
+	dep=$(echo "$dep" | tr ',' '\n' | sed -n 's/^[[:space:]]*linux-headers-\([^ ]*\).*/\1/p' | head -n 1)
 	if [ -z "$dep" ] || [ ! -d "$root/usr/src/linux-headers-$dep" ]; then
 		die "cannot find the headers of '$dep' in $root"
 	fi
