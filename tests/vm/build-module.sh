@@ -96,7 +96,7 @@ build_testmod() {
 }
 
 build_dkms() {
-	local ver src hash log ko mv="-m fastsocket"
+	local ver src hash log ko mlog mv="-m fastsocket"
 	ver=$(tr -d '[:space:]' <"$REPO/VERSION")
 	[ -n "$ver" ] || die "empty VERSION file"
 	[ -f "$REPO/src/kernel/Kbuild" ] || [ -f "$REPO/src/kernel/Makefile" ] ||
@@ -141,7 +141,11 @@ build_dkms() {
 	}
 	chroot_umount
 	trap - EXIT
-	cp "$ROOT/var/lib/dkms/fastsocket/$ver/build/make.log" "$OUT/make.log"
+	# After a successful build DKMS keeps the log under KVER/ARCH/log/.
+	mlog=$(find "$ROOT/var/lib/dkms/fastsocket/$ver/$KVER" -name make.log 2>/dev/null | head -n 1)
+	[ -n "$mlog" ] || mlog=$ROOT/var/lib/dkms/fastsocket/$ver/build/make.log
+	[ -f "$mlog" ] || die "$NAME ($KVER): DKMS left no make.log to check for warnings"
+	cp "$mlog" "$OUT/make.log"
 	check_log "$OUT/make.log" "fastsocket (DKMS make.log)"
 	ko=$(find "$ROOT/lib/modules/$KVER/updates" -name 'fastsocket.ko*' 2>/dev/null | head -n 1)
 	[ -n "$ko" ] || die "$NAME ($KVER): dkms install left no fastsocket.ko under /lib/modules/$KVER/updates"

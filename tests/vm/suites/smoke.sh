@@ -8,12 +8,21 @@ set -u
 fails=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# wait_node PATH: devtmpfs creates device nodes asynchronously.
+wait_node() {
+	i=0
+	while [ ! -c "$1" ] && [ "$i" -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -c "$1" ]
+}
 
 echo "== rig self-test"
 T=/lib/fastsocket/fs_rig_test.ko
 if insmod "$T" value=1234; then
 	ok "insmod $T value=1234"
-	if [ -c /dev/fs_rig_test ]; then
+	if wait_node /dev/fs_rig_test; then
 		ok "/dev/fs_rig_test is a character device"
 	else
 		bad "/dev/fs_rig_test missing"
@@ -55,7 +64,7 @@ else
 	if insmod "$FS_KO" $FS_PARAMS; then
 		ok "insmod $FS_KO $FS_PARAMS"
 		if [ "$name" = fastsocket ]; then
-			if [ -c /dev/fastsocket ]; then
+			if wait_node /dev/fastsocket; then
 				ok "/dev/fastsocket is a character device ($(ls -l /dev/fastsocket))"
 			else
 				bad "/dev/fastsocket missing after insmod"
