@@ -53,6 +53,20 @@ else
 	bad "veth from /lib/modules-extra"
 fi
 
+if [ -d /sys/class/net/eth0 ]; then
+	# tests/vm/run --nic-queues N: a multi-queue virtio-net NIC.
+	rxq=$(find /sys/class/net/eth0/queues -maxdepth 1 -name 'rx-*' | wc -l)
+	txq=$(find /sys/class/net/eth0/queues -maxdepth 1 -name 'tx-*' | wc -l)
+	drv=$(basename "$(readlink /sys/class/net/eth0/device/driver)")
+	ok "eth0 ($drv): $rxq rx / $txq tx queues, $(grep -c virtio /proc/interrupts) virtio interrupt lines"
+	if echo f >/sys/class/net/eth0/queues/rx-0/rps_cpus &&
+		[ "$(cat /sys/class/net/eth0/queues/rx-0/rps_cpus)" != 0 ]; then
+		ok "RPS mask of eth0 rx-0 is writable"
+	else
+		bad "cannot write /sys/class/net/eth0/queues/rx-0/rps_cpus"
+	fi
+fi
+
 echo "== $FS_KO (params: '$FS_PARAMS')"
 name=$(basename "$FS_KO" .ko)
 if [ ! -f "$FS_KO" ]; then
