@@ -195,9 +195,11 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 			ntohs(((struct sockaddr_in *)&g->addr)->sin_port);
 		for (c = 0; c < fs.ncpu; c++) {
 			g->ent[c].local_fd = -1;
+			g->ent[c].spare_fd = -1;
 			g->ent[c].lock_fd = -1;
 			g->ent[c].epfd = -1;
 			g->ent[c].in_epoll = 0;
+			g->ent[c].shared = 0;
 		}
 		__atomic_store_n(&g->used, 2, __ATOMIC_RELEASE);
 		fs_set_kind(fd, FD_LISTEN);
@@ -208,33 +210,47 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 	return NULL;
 }
 
-static void entry_drop(struct fs_entry *e, int do_close)
+static void drop_fd(int fd)
+{
+	if (fd >= 0) {
+		fs_set_kind(fd, FD_NONE);
+		fs_real.close(fd);
+	}
+}
+
+/*
+ * Let go of this process's slot.  owner: we are the worker that listens on
+ * it (not a forked child): a shared (pre-made) local listener is put back to
+ * bound-not-listening, so no connection waits for a worker that is gone.
+ * all: the group goes away, close the spare too.
+ */
+static void entry_drop(struct fs_entry *e, int owner, int all)
 {
 	int lfd = e->local_fd, kfd = e->lock_fd;
 
+	if (lfd >= 0 && e->shared && owner)
+		fs_real.shutdown(lfd, SHUT_RD);
 	e->local_fd = -1;
 	e->lock_fd = -1;
 	e->epfd = -1;
 	e->in_epoll = 0;
-	if (lfd >= 0) {
-		fs_set_kind(lfd, FD_NONE);
-		if (do_close)
-			fs_real.close(lfd);
-	}
-	if (kfd >= 0) {
-		fs_set_kind(kfd, FD_NONE);
-		if (do_close)
-			fs_real.close(kfd);
+	if (!e->shared)
+		drop_fd(lfd);
+	e->shared = 0;
+	drop_fd(kfd);
+	if (all) {
+		drop_fd(e->spare_fd);
+		e->spare_fd = -1;
 	}
 }
 
 /* Forget a group (its fd is being closed); closes the local listeners. */
-void fs_group_release(struct fs_group *g, int do_close)
+void fs_group_release(struct fs_group *g)
 {
 	int c;
 
 	for (c = 0; c < fs.ncpu; c++)
-		entry_drop(&g->ent[c], do_close);
+		entry_drop(&g->ent[c], 1, 1);
 	fs_set_kind(g->fd, FD_NONE);
 	g->fd = -1;
 	__atomic_store_n(&g->used, 0, __ATOMIC_RELEASE);
@@ -259,7 +275,10 @@ void fs_forget_internal(int fd)
 			if (g->ent[c].local_fd == fd) {
 				g->ent[c].local_fd = -1;
 				g->ent[c].in_epoll = 0;
+				g->ent[c].shared = 0;
 			}
+			if (g->ent[c].spare_fd == fd)
+				g->ent[c].spare_fd = -1;
 			if (g->ent[c].lock_fd == fd)
 				g->ent[c].lock_fd = -1;
 		}
@@ -285,7 +304,7 @@ void fs_after_fork_child(void)
 		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2)
 			continue;
 		for (c = 0; c < fs.ncpu; c++)
-			entry_drop(&g->ent[c], 1);
+			entry_drop(&g->ent[c], 0, 0);
 	}
 }
 
@@ -508,7 +527,7 @@ int fs_close_listener(int fd)
 			if (mine)
 				fs_module_close(fd);
 		}
-		fs_group_release(g, 1);
+		fs_group_release(g);
 	}
 	fs_set_kind(fd, FD_NONE);
 	return fs_real.close(fd);
@@ -523,7 +542,7 @@ int fs_shutdown_listener(int fd, int how)
 		if (g->module) {
 			fs_module_shutdown(fd);
 			for (c = 0; c < fs.ncpu; c++)
-				entry_drop(&g->ent[c], 1);
+				entry_drop(&g->ent[c], 1, 0);
 		} else {
 			for (c = 0; c < fs.ncpu; c++)
 				if (g->ent[c].local_fd >= 0)

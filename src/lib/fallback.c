@@ -55,6 +55,8 @@ int fs_user_kernel_ok(char *why, size_t len)
 	return 0;
 }
 
+static void make_spares(struct fs_group *g);
+
 static void lock_path(char *buf, size_t len, int port, int cpu)
 {
 	snprintf(buf, len, "%s/tcp-%d-cpu%d.lock", fs.rundir, port, cpu);
@@ -83,6 +85,7 @@ void fs_user_prepare(struct fs_group *g)
 		fchmod(fd, 0666);
 		fs_real.close(fd);
 	}
+	make_spares(g);
 }
 
 /* Try to take slot (port, cpu); returns the lock fd or -1. */
@@ -114,30 +117,35 @@ static void copy_int_opt(int from, int to, int level, int name)
 		setsockopt(to, level, name, &v, sizeof(v));
 }
 
-static int make_local(struct fs_group *g, int cpu)
+static void copy_opts(int from, int to, int family)
+{
+	copy_int_opt(from, to, SOL_SOCKET, SO_REUSEADDR);
+	copy_int_opt(from, to, SOL_SOCKET, SO_KEEPALIVE);
+	copy_int_opt(from, to, IPPROTO_TCP, TCP_NODELAY);
+	copy_int_opt(from, to, IPPROTO_TCP, TCP_DEFER_ACCEPT);
+	copy_int_opt(from, to, IPPROTO_TCP, TCP_FASTOPEN);
+	if (family == AF_INET6) {
+		copy_int_opt(from, to, IPPROTO_IPV6, IPV6_V6ONLY);
+		copy_int_opt(from, to, IPPROTO_IPV6, IPV6_FREEBIND);
+		copy_int_opt(from, to, IPPROTO_IPV6, IPV6_TRANSPARENT);
+	} else {
+		copy_int_opt(from, to, IPPROTO_IP, IP_FREEBIND);
+		copy_int_opt(from, to, IPPROTO_IP, IP_TRANSPARENT);
+	}
+}
+
+/* A socket in g's reuseport group for @cpu, bound but not listening. */
+static int make_bound(struct fs_group *g, int cpu)
 {
 	int fd, one = 1;
 
 	fd = fs_real.socket(g->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	copy_int_opt(g->fd, fd, SOL_SOCKET, SO_REUSEADDR);
-	copy_int_opt(g->fd, fd, SOL_SOCKET, SO_KEEPALIVE);
-	copy_int_opt(g->fd, fd, IPPROTO_TCP, TCP_NODELAY);
-	copy_int_opt(g->fd, fd, IPPROTO_TCP, TCP_DEFER_ACCEPT);
-	copy_int_opt(g->fd, fd, IPPROTO_TCP, TCP_FASTOPEN);
-	if (g->addr.ss_family == AF_INET6) {
-		copy_int_opt(g->fd, fd, IPPROTO_IPV6, IPV6_V6ONLY);
-		copy_int_opt(g->fd, fd, IPPROTO_IPV6, IPV6_FREEBIND);
-		copy_int_opt(g->fd, fd, IPPROTO_IPV6, IPV6_TRANSPARENT);
-	} else {
-		copy_int_opt(g->fd, fd, IPPROTO_IP, IP_FREEBIND);
-		copy_int_opt(g->fd, fd, IPPROTO_IP, IP_TRANSPARENT);
-	}
+	copy_opts(g->fd, fd, g->addr.ss_family);
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, sizeof(cpu)) < 0 ||
-	    fs_real.bind(fd, (struct sockaddr *)&g->addr, g->addrlen) < 0 ||
-	    fs_real.listen(fd, g->backlog) < 0) {
+	    fs_real.bind(fd, (struct sockaddr *)&g->addr, g->addrlen) < 0) {
 		int saved = errno;
 
 		fs_real.close(fd);
@@ -147,10 +155,36 @@ static int make_local(struct fs_group *g, int cpu)
 	return fd;
 }
 
+/*
+ * A privileged process (a master that will start workers under another
+ * uid) makes one bound socket per CPU now: SO_REUSEPORT only groups sockets
+ * of the same owner, so an unprivileged worker could not join the group
+ * with a socket of its own.  The worker that takes CPU n listens on spare n.
+ */
+static void make_spares(struct fs_group *g)
+{
+	int c, fd;
+
+	if (geteuid() != 0)
+		return;
+	for (c = 0; c < fs.ncpu; c++) {
+		if (!CPU_ISSET(c, &fs.cpus) || g->ent[c].spare_fd >= 0)
+			continue;
+		fd = make_bound(g, c);
+		if (fd < 0) {
+			fs_log(2, "fd %d: spare listener for CPU %d: %s", g->fd, c,
+			       strerror(errno));
+			continue;
+		}
+		fs_set_kind(fd, FD_INTERNAL);
+		g->ent[c].spare_fd = fd;
+	}
+}
+
 struct fs_entry *fs_user_spawn(struct fs_group *g)
 {
 	struct fs_entry *e;
-	int cpu = -1, lock = -1, local, c, pinned = 0;
+	int cpu = -1, lock = -1, local, c, pinned = 0, shared;
 
 	if (fs.spawn_mode == 1) {
 		cpu = fs_single_cpu();
@@ -191,7 +225,20 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 			return NULL;
 		}
 	}
-	local = make_local(g, cpu);
+	shared = 0;
+	local = make_bound(g, cpu);
+	if (local >= 0 && fs_real.listen(local, g->backlog) < 0) {
+		fs_real.close(local);
+		local = -1;
+	}
+	if (local < 0 && g->ent[cpu].spare_fd >= 0) {
+		/* Not the listener's owner (privileges dropped): use the spare. */
+		copy_opts(g->fd, g->ent[cpu].spare_fd, g->addr.ss_family);
+		if (fs_real.listen(g->ent[cpu].spare_fd, g->backlog) == 0) {
+			local = g->ent[cpu].spare_fd;
+			shared = 1;
+		}
+	}
 	if (local < 0) {
 		fs_log(2, "fd %d: local listener for CPU %d failed: %s; global listener",
 		       g->fd, cpu, strerror(errno));
@@ -206,7 +253,8 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 	e->lock_fd = lock;
 	e->epfd = -1;
 	e->in_epoll = 0;
-	fs_log(1, "fd %d (port %d): local listener fd %d on CPU %d", g->fd,
-	       g->port, local, cpu);
+	e->shared = shared;
+	fs_log(1, "fd %d (port %d): local listener fd %d on CPU %d%s", g->fd,
+	       g->port, local, cpu, shared ? " (pre-made by the privileged parent)" : "");
 	return e;
 }

@@ -39,9 +39,11 @@ enum fs_fd_kind {
 /* Per CPU, per group: the local listener owned by this process. */
 struct fs_entry {
 	int local_fd;		/* -1: none */
+	int spare_fd;		/* user space: bound, not listening, made at listen() */
 	int lock_fd;		/* user-space slot lock, -1 in module mode */
 	int epfd;		/* epoll set the local listener was added to, -1 */
 	int in_epoll;
+	int shared;		/* local_fd is spare_fd: other processes hold it too */
 };
 
 #define FS_MAX_GROUPS 64
@@ -98,7 +100,7 @@ FS_HIDDEN int fs_kind(int fd);
 FS_HIDDEN void fs_set_kind(int fd, int kind);
 FS_HIDDEN struct fs_group *fs_group_of(int fd);
 FS_HIDDEN struct fs_group *fs_group_new(int fd, int backlog, int module);
-FS_HIDDEN void fs_group_release(struct fs_group *g, int do_close);
+FS_HIDDEN void fs_group_release(struct fs_group *g);
 FS_HIDDEN void fs_forget_internal(int fd);
 FS_HIDDEN void fs_after_fork_child(void);
 FS_HIDDEN int fs_is_tcp(int domain, int type, int protocol);

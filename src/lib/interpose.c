@@ -155,7 +155,7 @@ static void dup_target(int oldfd, int newfd)
 		struct fs_group *g = fs_group_of(newfd);
 
 		if (g)
-			fs_group_release(g, 1);
+			fs_group_release(g);
 	} else if (k == FD_INTERNAL) {
 		fs_forget_internal(newfd);
 	}

@@ -147,6 +147,7 @@ struct fs_entry *fs_module_spawn(struct fs_group *g)
 	}
 	e = &g->ent[a.cpu];
 	e->local_fd = a.local_fd;
+	e->shared = 0;
 	e->lock_fd = -1;
 	e->epfd = -1;
 	e->in_epoll = 0;
