@@ -53,7 +53,7 @@ fi
 echo "rig: kernel $FS_KERNEL $(uname -r), $FS_NCPU CPUs, suite $FS_SUITE, timeout ${FS_TIMEOUT}s, params '$FS_PARAMS'"
 start=$(date +%s)
 cd /tmp || exit 1
-timeout "$FS_TIMEOUT" sh /suite.sh
+timeout -k 10 "$FS_TIMEOUT" sh /suite.sh
 rc=$?
 end=$(date +%s)
 if [ "$rc" -eq 143 ] || [ "$rc" -eq 137 ]; then
