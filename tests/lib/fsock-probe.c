@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/*
+ * fsock-probe: runs under LD_PRELOAD=libfsocket.so for tests/lib and prints
+ * key=value lines the tests check.
+ *
+ *   fsock-probe nothing       only the library's start-up line
+ *   fsock-probe passthrough   UDP, unix, pipe and eventfd-like fds untouched
+ *   fsock-probe fork          slot and local listener ownership across fork()
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static int count_fds(const char *needle)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[300];
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d))) {
+		ssize_t l;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		l = readlink(path, target, sizeof(target) - 1);
+		if (l < 0)
+			continue;
+		target[l] = 0;
+		if (!needle || strstr(target, needle))
+			n++;
+	}
+	closedir(d);
+	return n - (needle ? 0 : 1);	/* the DIR's own fd */
+}
+
+static int reuseport_of(int fd)
+{
+	int v = -1;
+	socklen_t l = sizeof(v);
+
+	getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &v, &l);
+	return v;
+}
+
+static int passthrough(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct sockaddr_un su = { .sun_family = AF_UNIX };
+	struct epoll_event ev = { .events = EPOLLIN };
+	int before, udp, uds, p[2], ep, sp[2];
+	char c = 'x';
+
+	before = count_fds(NULL);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	udp = socket(AF_INET, SOCK_DGRAM, 0);
+	if (udp < 0 || bind(udp, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return perror("udp"), 1;
+	printf("udp_reuseport=%d\n", reuseport_of(udp));
+
+	uds = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(su.sun_path, sizeof(su.sun_path), "/tmp/fsock-probe-%d.sock", (int)getpid());
+	unlink(su.sun_path);
+	if (uds < 0 || bind(uds, (struct sockaddr *)&su, sizeof(su)) < 0 || listen(uds, 8) < 0)
+		return perror("unix"), 1;
+	printf("unix_reuseport=%d\n", reuseport_of(uds));
+
+	if (pipe(p) < 0 || socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0)
+		return perror("pipe"), 1;
+	ep = epoll_create1(0);
+	ev.data.fd = uds;
+	printf("epoll_unix=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, uds, &ev));
+	ev.data.fd = p[0];
+	printf("epoll_pipe=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev));
+	ev.data.fd = udp;
+	printf("epoll_udp=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, udp, &ev));
+	printf("pipe_io=%d\n", write(p[1], &c, 1) == 1 && read(p[0], &c, 1) == 1);
+	printf("dup2_pipe=%d\n", dup2(p[0], 100) == 100 && close(100) == 0);
+	/* 7 fds of ours: udp, uds, 2 pipe, 2 socketpair, epoll; nothing else. */
+	printf("extra_fds=%d\n", count_fds(NULL) - before - 7);
+	printf("affinity_cpus=%d\n", ({ cpu_set_t s; sched_getaffinity(0, sizeof(s), &s); CPU_COUNT(&s); }));
+	unlink(su.sun_path);
+	return 0;
+}
+
+static int listen_and_add(int *lfd_out, int *ep_out, int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t sl = sizeof(sa);
+	int lfd = *lfd_out, ep;
+
+	if (lfd < 0) {
+		lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+		    listen(lfd, 128) < 0)
+			return -1;
+	}
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	ep = epoll_create1(0);
+	ev.data.fd = lfd;
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0)
+		return -1;
+	*lfd_out = lfd;
+	*ep_out = ep;
+	return ntohs(sa.sin_port);
+}
+
+static int slot_taken(const char *rundir, int port, int cpu)
+{
+	char path[300];
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/tcp-%d-cpu%d.lock", rundir, port, cpu);
+	fd = open(path, O_RDWR);
+	if (fd < 0)
+		return -1;
+	r = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	if (!r)
+		flock(fd, LOCK_UN);
+	close(fd);
+	return r;
+}
+
+static int connect_ok(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM, 0), r;
+
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	r = connect(fd, (struct sockaddr *)&sa, sizeof(sa));
+	close(fd);
+	return r == 0;
+}
+
+static int forkcheck(void)
+{
+	const char *rundir = getenv("FASTSOCKET_RUNDIR");
+	int lfd = -1, ep, port, pcpu, p[2];
+	pid_t pid;
+	char buf[64] = "";
+
+	if (!rundir)
+		return fprintf(stderr, "set FASTSOCKET_RUNDIR\n"), 1;
+	port = listen_and_add(&lfd, &ep, 0);
+	if (port < 0)
+		return perror("listen"), 1;
+	pcpu = sched_getcpu();
+	printf("parent_cpu=%d\n", pcpu);
+	printf("parent_lock_fds=%d\n", count_fds("/tcp-"));
+	printf("parent_socket_fds=%d\n", count_fds("socket:"));
+	if (pipe(p) < 0)
+		return 1;
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		int cep;
+
+		/* The parent's slot lock and local listener are not ours. */
+		printf("child_lock_fds=%d\n", count_fds("/tcp-"));
+		printf("child_socket_fds=%d\n", count_fds("socket:"));
+		if (listen_and_add(&lfd, &cep, port) < 0)
+			printf("child_add=fail\n");
+		printf("child_cpu=%d\n", sched_getcpu());
+		printf("child_lock_fds_after=%d\n", count_fds("/tcp-"));
+		fflush(stdout);
+		if (write(p[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	if (read(p[0], buf, 1) != 1)
+		return 1;
+	printf("both_slots_taken=%d\n", slot_taken(rundir, port, 0) == 1 &&
+	       slot_taken(rundir, port, 1) == 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	printf("parent_slot_after_child_death=%d\n", slot_taken(rundir, port, pcpu));
+	printf("child_slot_after_child_death=%d\n", slot_taken(rundir, port, !pcpu));
+	printf("connect_after=%d\n", connect_ok(port));
+	{
+		int a = -1, tries;
+
+		for (tries = 0; tries < 100 && a < 0; tries++) {
+			a = accept4(lfd, NULL, NULL, 0);
+			if (a < 0)
+				usleep(10000);
+		}
+		printf("accept_after=%d\n", a >= 0);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 2 || !strcmp(argv[1], "nothing"))
+		return 0;
+	if (!strcmp(argv[1], "passthrough"))
+		return passthrough();
+	if (!strcmp(argv[1], "fork"))
+		return forkcheck();
+	fprintf(stderr, "usage: %s nothing|passthrough|fork\n", argv[0]);
+	return 2;
+}
