@@ -58,21 +58,28 @@ static const struct fsocket_cmd fsocket_cmds[] = {
 	},
 	[_IOC_NR(FSOCKET_IOC_SPAWN_LISTEN)] = {
 		.cmd = FSOCKET_IOC_SPAWN_LISTEN, .name = "SPAWN_LISTEN",
+		.fn = fsocket_cmd_spawn, .feature = FSOCKET_FEAT_SPAWN_LISTEN,
 		.needs_spawn = true,
 	},
 	[_IOC_NR(FSOCKET_IOC_ACCEPT)] = {
 		.cmd = FSOCKET_IOC_ACCEPT, .name = "ACCEPT",
+		.fn = fsocket_cmd_accept, .feature = FSOCKET_FEAT_ACCEPT,
 	},
 	[_IOC_NR(FSOCKET_IOC_CLOSE)] = {
 		.cmd = FSOCKET_IOC_CLOSE, .name = "CLOSE",
+		.fn = fsocket_cmd_close, .feature = FSOCKET_FEAT_CLOSE,
 		.needs_spawn = true,
 	},
 	[_IOC_NR(FSOCKET_IOC_SHUTDOWN_LISTEN)] = {
 		.cmd = FSOCKET_IOC_SHUTDOWN_LISTEN, .name = "SHUTDOWN_LISTEN",
+		.fn = fsocket_cmd_shutdown,
+		.feature = FSOCKET_FEAT_SHUTDOWN_LISTEN,
 		.needs_spawn = true,
 	},
 	[_IOC_NR(FSOCKET_IOC_SPAWN_ALL_LISTEN)] = {
 		.cmd = FSOCKET_IOC_SPAWN_ALL_LISTEN, .name = "SPAWN_ALL_LISTEN",
+		.fn = fsocket_cmd_spawn_all,
+		.feature = FSOCKET_FEAT_SPAWN_ALL_LISTEN,
 		.needs_spawn = true,
 	},
 };
@@ -141,13 +148,14 @@ void fsocket_newfd_commit(struct fsocket_newfd *nfd)
 
 void fsocket_newfd_abort(struct fsocket_newfd *nfd)
 {
+	/* Runs while the file is still referenced (abort_data may be it). */
+	if (nfd->abort)
+		nfd->abort(nfd->abort_data);
 	if (nfd->file) {
 		put_unused_fd(nfd->fd);
 		fput(nfd->file);
 		nfd->file = NULL;
 	}
-	if (nfd->abort)
-		nfd->abort(nfd->abort_data);
 }
 
 static long fsocket_ioctl(struct file *file, unsigned int cmd,

@@ -52,8 +52,14 @@ bool fsocket_sock_is_tcp(const struct socket *sock);
 struct socket *fsocket_lookup_tcp(int fd, int *err);
 long fsocket_cmd_socket(void *arg, struct fsocket_newfd *nfd);
 
-/* listen.c: fastsocket listeners. */
+/* listen.c: fastsocket listeners and listen spawn. */
 long fsocket_cmd_listen(void *arg, struct fsocket_newfd *nfd);
+long fsocket_cmd_spawn(void *arg, struct fsocket_newfd *nfd);
+long fsocket_cmd_spawn_all(void *arg, struct fsocket_newfd *nfd);
+long fsocket_cmd_accept(void *arg, struct fsocket_newfd *nfd);
+long fsocket_cmd_close(void *arg, struct fsocket_newfd *nfd);
+long fsocket_cmd_shutdown(void *arg, struct fsocket_newfd *nfd);
+void fsocket_listen_exit(void);
 
 /* stats.c: per-CPU counters, /proc/fastsocket/stats. */
 enum fsocket_stat {

@@ -124,6 +124,7 @@ err_stats:
 static void __exit fsocket_exit(void)
 {
 	fsocket_dev_exit();
+	fsocket_listen_exit();
 	fsocket_stats_exit();
 	pr_info("unloaded\n");
 }

@@ -88,6 +88,14 @@ else
 	fail "insmod with non-default parameters"
 fi
 
+# ---- 2b. listen spawn off ---------------------------------------------------
+if load enable_listen_spawn=0; then
+	pass "insmod with enable_listen_spawn=0"
+	gtests "enable_listen_spawn=0" "ListenSpawn.*:Device.*"
+else
+	fail "insmod with enable_listen_spawn=0"
+fi
+
 # ---- 3. out-of-range values: the load fails and says why --------------------
 unload || fail "rmmod before the range checks"
 for spec in \
