@@ -607,6 +607,63 @@ TEST(ListenSpawn, PrivilegedPortAfterDroppingPrivileges) {
   close(dev);
 }
 
+// A worker dies with connections queued on its local listener: the reaper
+// closes it and counts them as migrated (net.ipv4.tcp_migrate_req=1, the
+// kernel moves them to the global listener) or dropped.
+TEST(ListenSpawn, QueuedConnectionsOfADeadWorker) {
+  if (Mode() == 0) GTEST_SKIP() << "spawn is off";
+  int dev = OpenDev();
+  const char* sysctl = "/proc/sys/net/ipv4/tcp_migrate_req";
+  bool can_migrate = access(sysctl, W_OK) == 0;
+  for (int migrate : {0, 1}) {
+    if (migrate && !can_migrate) {
+      printf("no %s on this kernel: migration not tested\n", sysctl);
+      break;
+    }
+    if (can_migrate) {
+      int fd = open(sysctl, O_WRONLY);
+      ASSERT_EQ(write(fd, migrate ? "1" : "0", 1), 1);
+      close(fd);
+    }
+    Listener l = MakeListener(dev, AF_INET);
+    int cpu = OnlineCpus().back();
+    unsigned long long m0 = StatTotal("migrated"), d0 = StatTotal("dropped");
+    Worker w = StartWorker(dev, l.fd, {cpu}, -1, false);
+    ASSERT_EQ(w.spawn.rc, 0) << strerror(w.spawn.err);
+    std::vector<int> clients;
+    for (int i = 0; i < 3; i++) clients.push_back(ConnectFromCpu(AF_INET, l.port, cpu));
+    usleep(100 * 1000);  // let the handshakes complete
+    KillWorker(w);
+    // The next spawn reaps synchronously; it is not given the slot's CPU.
+    Worker probe = StartWorker(dev, l.fd, {cpu}, -1, false);
+    EXPECT_EQ(probe.spawn.rc, 0);
+    StopWorker(probe);
+    if (migrate) {
+      EXPECT_EQ(StatTotal("migrated"), m0 + 3);
+      int got = 0;
+      for (int i = 0; i < 3; i++) {
+        AcceptResult r = AcceptWait(dev, l.fd, 2000);
+        if (r.fd >= 0) {
+          got++;
+          EXPECT_EQ(r.cpu, -1);
+          close(r.fd);
+        }
+      }
+      EXPECT_EQ(got, 3) << "migrated connections reach the global listener";
+    } else {
+      EXPECT_EQ(StatTotal("dropped"), d0 + 3);
+    }
+    for (int c : clients) close(c);
+    close(l.fd);
+  }
+  if (can_migrate) {
+    int fd = open(sysctl, O_WRONLY);
+    (void)!write(fd, "0", 1);
+    close(fd);
+  }
+  close(dev);
+}
+
 // Four pinned workers, clients pinned one per CPU: every connection must be
 // processed on the CPU that ran its SYN, and stay so after a worker dies
 // (the kernel reorders the reuseport group then).
