@@ -17,8 +17,8 @@ mkdir -p "$man"
 help2man -N --no-discard-stderr --section=8 --version-string="$ver" \
 	--name="scalable TCP sockets: profiles, tuning and launcher" \
 	--include="$inc" --output="$man/fastsocket.8" "$cli"
-# Subcommands: the names CLI11 lists under "SUBCOMMANDS:".
-subs=$("$cli" --help 2>&1 | awk '/^SUBCOMMANDS:/ { s = 1; next } s && /^[^ ]/ { s = 0 } s && NF { print $1 }')
+# Subcommands: the names CLI11 lists under "Subcommands:" (CLI11 2.x) or "SUBCOMMANDS:".
+subs=$("$cli" --help 2>&1 | awk 'toupper($0) ~ /^SUBCOMMANDS:/ { s = 1; next } s && /^[^ ]/ { s = 0 } s && NF { print $1 }')
 tmpd=$(mktemp -d)
 trap 'rm -rf "$tmpd"' EXIT
 for s in $subs; do
