@@ -162,6 +162,34 @@ else
 	fail "insmod for the unload check"
 fi
 
+# ---- 4b. unload while listen groups and local listeners exist ----------------
+if [ -x "$FS_BIN/fastsocket_module_holder" ] && load; then
+	"$FS_BIN/fastsocket_module_holder" >/tmp/holder.out 2>&1 &
+	holder=$!
+	i=0
+	while ! grep -q 'holder: ready' /tmp/holder.out && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	if grep -q 'holder: ready' /tmp/holder.out; then
+		if rmmod fastsocket && ! loaded; then
+			pass "rmmod with a live group and a queued connection"
+		else
+			fail "rmmod with a live group"
+		fi
+	else
+		fail "holder did not set up: $(cat /tmp/holder.out)"
+	fi
+	kill "$holder"
+	wait "$holder" 2>/dev/null
+	if load; then
+		pass "insmod again after that"
+		unload
+	else
+		fail "insmod again after unloading with live groups"
+	fi
+fi
+
 # ---- 5. the kernel log stayed clean -----------------------------------------
 if dmesg | grep -qE 'BUG:|WARNING:|Oops|Call Trace'; then
 	fail "kernel log shows a problem"

@@ -16,6 +16,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <sstream>
@@ -661,6 +662,95 @@ TEST(ListenSpawn, QueuedConnectionsOfADeadWorker) {
     (void)!write(fd, "0", 1);
     close(fd);
   }
+  close(dev);
+}
+
+// Races: workers spawn, accept and CLOSE in a loop while clients connect on
+// every CPU and one worker is killed and replaced.  Every connection is
+// accepted or counted as dropped/migrated, and the kernel stays quiet (the
+// suite checks dmesg; the guest runs with panic_on_warn).
+TEST(ListenSpawn, ConcurrentSpawnCloseAcceptAndDeath) {
+  if (Mode() == 0) GTEST_SKIP() << "spawn is off";
+  REQUIRE_CPUS(2);
+  int dev = OpenDev();
+  Listener l = MakeListener(dev, AF_INET);
+  auto online = OnlineCpus();
+  unsigned long long lost0 = StatTotal("dropped") + StatTotal("migrated");
+  int rp[2];
+  ASSERT_EQ(pipe2(rp, O_CLOEXEC), 0);
+  auto start_churner = [&](int cpu) {
+    fflush(nullptr);
+    pid_t pid = fork();
+    if (pid == 0) {
+      PinSelf(cpu);
+      auto end = std::chrono::steady_clock::now() + std::chrono::seconds(4);
+      while (std::chrono::steady_clock::now() < end) {
+        SpawnResult s = Spawn(dev, l.fd);
+        for (int k = 0; k < 30; k++) {
+          AcceptResult a = AcceptOnce(dev, l.fd);
+          if (a.fd >= 0) {
+            close(a.fd);
+            (void)!write(rp[1], "a", 1);
+          } else {
+            usleep(1000);
+          }
+        }
+        if (s.rc == 0) {
+          fsocket_fd_arg c{l.fd, 0};
+          ioctl(dev, FSOCKET_IOC_CLOSE, &c);
+          close(s.local_fd);
+        }
+      }
+      _exit(0);
+    }
+    return pid;
+  };
+  std::vector<pid_t> pids;
+  for (int cpu : online) pids.push_back(start_churner(cpu));
+  // A worker that dies holding its slot, replaced by a new one.
+  Worker victim = StartWorker(dev, l.fd, {online[0]}, -1, false);
+  std::atomic<int> made{0};
+  std::vector<std::thread> clients;
+  std::vector<std::vector<int>> fds(online.size());
+  for (size_t i = 0; i < online.size(); i++) {
+    clients.emplace_back([&, i] {
+      PinSelf(online[i]);
+      for (int k = 0; k < 60; k++) {
+        int c = ConnectLoopback(AF_INET, l.port);
+        if (c >= 0) {
+          made++;
+          fds[i].push_back(c);
+        }
+        usleep(5000);
+      }
+    });
+  }
+  usleep(300 * 1000);
+  if (victim.pid > 0) KillWorker(victim);
+  for (auto& t : clients) t.join();
+  for (pid_t p : pids) waitpid(p, nullptr, 0);
+  close(rp[1]);
+  int accepted = 0;
+  char buf[256];
+  ssize_t n;
+  while ((n = read(rp[0], buf, sizeof(buf))) > 0) accepted += n;
+  close(rp[0]);
+  // Whatever is left sits in the global listener's queue.
+  for (;;) {
+    AcceptResult a = AcceptOnce(dev, l.fd);
+    if (a.fd < 0) break;
+    close(a.fd);
+    accepted++;
+  }
+  usleep(400 * 1000);  // let the reaper close the victim's listener
+  unsigned long long lost = StatTotal("dropped") + StatTotal("migrated") - lost0;
+  printf("races: %d connections, %d accepted, %llu dropped or migrated\n",
+         made.load(), accepted, lost);
+  EXPECT_GT(made.load(), 0);
+  EXPECT_GE(accepted + (long long)lost, made.load() * 95 / 100);
+  for (auto& v : fds)
+    for (int c : v) close(c);
+  close(l.fd);
   close(dev);
 }
 
