@@ -1,0 +1,54 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <iostream>
+
+#include "commands/commands.h"
+#include "system/state_store.h"
+#include "tuning/executor.h"
+#include "tuning/tuning.h"
+
+namespace fsock {
+
+void register_apply(CLI::App &app, Globals &g)
+{
+	auto *sub = app.add_subcommand("apply", "Apply a profile: sysctls, RPS/RFS/XPS, IRQ affinity, module options");
+	auto profile = std::make_shared<std::string>();
+	auto defer = std::make_shared<bool>(false);
+	sub->add_option("profile", *profile, "Profile file or name")->required();
+	sub->add_flag("--defer-reload", *defer,
+		      "Do not reload fastsocket.ko when its parameters change: write the options for its next load");
+	sub->footer(R"(Steps: load and validate the profile, plan (as `fastsocket plan` shows), save the
+current values to /var/lib/fastsocket/saved.json (fsync'd), write each value and read it
+back.  Any failure rolls back every earlier write, in reverse order; an IRQ the kernel
+refuses to move (EIO) is reported and skipped.  fastsocket.ko is reloaded only when its
+parameters change, and never while it is in use (refcnt > 0) unless --defer-reload.
+Applying the same profile again changes nothing.
+
+Examples:
+  fastsocket apply /etc/fastsocket/profiles/proxy.yaml
+  fastsocket apply web-server --defer-reload
+
+Exit codes: 0 applied (or nothing to change), 2 the profile is invalid, 1 failed (the
+system is rolled back; the message says what failed and whether the rollback was complete).)");
+	sub->callback([&g, profile, defer]() {
+		Root root(g.root);
+		Profile p;
+		int rc = load_checked(root, *profile, &p, std::cerr);
+		if (rc != kExitOk) {
+			g.exit_code = rc;
+			return;
+		}
+		SysfsModuleControl mod(root);
+		StateStore store(root);
+		try {
+			Plan plan = build_plan(root, p, mod);
+			ExecOptions opt;
+			opt.defer_reload = *defer;
+			g.exit_code = apply_plan(root, plan, mod, store, opt, std::cout, std::cerr);
+		} catch (const PlanError &e) {
+			std::cerr << "error: " << e.what() << "\nNothing was changed.\n";
+			g.exit_code = kExitFailure;
+		}
+	});
+}
+
+} // namespace fsock

@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-2.0
+// The subcommands.  Each file registers one subcommand on the CLI11 app and
+// runs it; main.cpp holds the dispatch table.
+#pragma once
+
+#include <iosfwd>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "profile/profile.h"
+#include "system/root.h"
+
+namespace fsock {
+
+// Exit codes shared by every subcommand.
+enum ExitCode { kExitOk = 0, kExitFailure = 1, kExitInvalid = 2 };
+
+struct Globals {
+	std::string root = "/";
+	int exit_code = kExitOk;
+};
+
+void register_validate(CLI::App &app, Globals &g);
+void register_plan(CLI::App &app, Globals &g);
+void register_apply(CLI::App &app, Globals &g);
+void register_revert(CLI::App &app, Globals &g);
+void register_status(CLI::App &app, Globals &g);
+void register_run(CLI::App &app, Globals &g);
+
+// Load + validate a profile, printing diagnostics to err.  Returns kExitOk,
+// kExitInvalid (the profile is wrong) or kExitFailure (cannot read it).
+int load_checked(const Root &root, const std::string &spec, Profile *out, std::ostream &err);
+
+struct Plan;
+// Prints a plan: header, every pending change (all changes with show_all),
+// module action, warnings.
+void print_plan(const Plan &plan, const Root &root, bool show_all, std::ostream &out);
+
+} // namespace fsock

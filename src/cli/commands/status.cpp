@@ -1,0 +1,384 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "commands/status.h"
+
+#include <iostream>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "commands/commands.h"
+#include "fastsocket_params.h"
+#include "system/secure_boot.h"
+#include "system/sysinfo.h"
+#include "tuning/tuning.h"
+
+namespace fsock {
+
+StatusReport build_status(const Root &root, const ModuleControl &mod, const StateStore &store,
+			  const Profile *against)
+{
+	StatusReport r;
+	r.module_loaded = mod.loaded();
+	std::map<std::string, std::string> live;
+	if (r.module_loaded) {
+		r.module_version = mod.version();
+		r.module_refcnt = mod.refcnt();
+		live = mod.parameters();
+	}
+	r.state_path = root.path(store.path());
+	std::optional<SavedState> st;
+	try {
+		st = store.load();
+	} catch (const std::exception &e) {
+		r.errors.push_back(e.what());
+	}
+
+	std::vector<SavedEntry> wanted;
+	std::map<std::string, std::string> params_applied;
+	std::set<std::string> iface_names;
+	if (against) {
+		try {
+			Plan plan = build_plan(root, *against, mod);
+			r.profile = against->name + " (compared with the file, not the saved state)";
+			r.profile_file = against->file;
+			for (const auto &c : plan.changes)
+				wanted.push_back({c.area, c.target, c.path, c.kind, true, c.next});
+			for (const auto &e : plan.module.effective)
+				params_applied[e.first] = e.second;
+			for (const auto &i : plan.interfaces)
+				iface_names.insert(i.name);
+		} catch (const PlanError &e) {
+			r.errors.push_back(e.what());
+		}
+	} else if (st) {
+		r.profile = st->profile;
+		r.profile_file = st->profile_file;
+		r.applied_at = st->applied_at;
+		r.reload_deferred = st->module_reload_deferred;
+		wanted = st->applied;
+		params_applied = st->module_params_applied;
+	}
+	for (const auto &w : wanted) {
+		int err = 0;
+		auto now = root.read(w.path, &err);
+		bool same = now && (w.kind == ValueKind::File ? *now == w.value : equivalent(w.kind, *now, w.value));
+		if (!same)
+			r.drift.push_back({w.area, w.target, w.path, show_value(w.kind, w.value),
+					   now ? show_value(w.kind, *now) : "(" + errno_text(err) + ")"});
+		const std::string net = "/sys/class/net/";
+		if (w.path.rfind(net, 0) == 0)
+			iface_names.insert(w.path.substr(net.size(), w.path.find('/', net.size()) - net.size()));
+		else if (w.area == "irq")
+			iface_names.insert(w.target.substr(0, w.target.find(' ')));
+	}
+
+#define X(name, def, min, max, allowed, desc)                                                 \
+	{                                                                                     \
+		StatusReport::Param p{#name, "", "", std::to_string(def), desc};              \
+		auto it = live.find(#name);                                                   \
+		if (it != live.end())                                                         \
+			p.live = it->second;                                                  \
+		auto ap = params_applied.find(#name);                                         \
+		if (ap != params_applied.end())                                               \
+			p.applied = ap->second;                                               \
+		r.params.push_back(p);                                                        \
+	}
+	FSOCKET_PARAMS(X)
+#undef X
+	if (r.module_loaded && !r.reload_deferred)
+		for (const auto &p : r.params)
+			if (!p.applied.empty() && !p.live.empty() && p.applied != p.live)
+				r.drift.push_back({"module", p.name, std::string(kModuleSysDir) + "/parameters/" + p.name,
+						   p.applied, p.live});
+
+	if (auto v = root.read_trimmed("/proc/sys/net/core/rps_sock_flow_entries"))
+		r.rps_sock_flow_entries = *v;
+	for (const auto &n : list_interfaces(root))
+		if (root.exists("/sys/class/net/" + n + "/device"))
+			iface_names.insert(n);
+	for (const auto &n : iface_names) {
+		Interface i;
+		if (!read_interface(root, n, &i))
+			continue;
+		StatusReport::Iface out;
+		out.name = n;
+		std::string q = "/sys/class/net/" + n + "/queues/";
+		for (unsigned x : i.rx) {
+			StatusReport::Queue qq;
+			qq.name = "rx-" + std::to_string(x);
+			qq.rps_cpus = root.read_trimmed(q + qq.name + "/rps_cpus").value_or("");
+			qq.rps_flow_cnt = root.read_trimmed(q + qq.name + "/rps_flow_cnt").value_or("");
+			out.queues.push_back(qq);
+		}
+		for (unsigned x : i.tx) {
+			StatusReport::Queue qq;
+			qq.name = "tx-" + std::to_string(x);
+			qq.xps_cpus = root.read_trimmed(q + qq.name + "/xps_cpus").value_or("");
+			out.queues.push_back(qq);
+		}
+		for (const auto &qi : find_queue_irqs(root, i))
+			out.irqs.push_back({qi.irq, qi.queue, qi.name,
+					    root.read_trimmed("/proc/irq/" + std::to_string(qi.irq) + "/smp_affinity_list")
+						    .value_or("")});
+		r.interfaces.push_back(out);
+	}
+	r.stats = read_stats(root);
+	if (!r.stats.error.empty())
+		r.errors.push_back(std::string(kStatsPath) + ": " + r.stats.error);
+	r.secure_boot_hint = secure_boot_hint(root, r.module_loaded);
+	return r;
+}
+
+void render_text(const StatusReport &r, std::ostream &out)
+{
+	out << "fastsocket.ko: ";
+	if (r.module_loaded) {
+		out << "loaded, version " << r.module_version.value_or("unknown");
+		if (r.module_refcnt)
+			out << ", refcnt " << *r.module_refcnt;
+	} else {
+		out << "not loaded";
+	}
+	out << "\n";
+	if (r.secure_boot_hint)
+		out << "  " << *r.secure_boot_hint << "\n";
+	out << "parameters (live / applied / default):\n";
+	for (const auto &p : r.params) {
+		out << "  " << p.name << " = " << (p.live.empty() ? "-" : p.live) << " / "
+		    << (p.applied.empty() ? "-" : p.applied) << " / " << p.def << "\n      " << p.description << "\n";
+	}
+	if (r.profile.empty())
+		out << "profile: none applied (no saved state in " << r.state_path << ")\n";
+	else
+		out << "profile: " << r.profile << " (" << r.profile_file << ")"
+		    << (r.applied_at.empty() ? "" : ", applied " + r.applied_at) << "\n";
+	if (r.reload_deferred)
+		out << "  module parameters were deferred to the next load of fastsocket.ko\n";
+	if (!r.profile.empty()) {
+		if (r.drift.empty()) {
+			out << "drift: none, every applied value is in effect\n";
+		} else {
+			out << "drift: " << r.drift.size() << " value(s) differ from the profile:\n";
+			for (const auto &d : r.drift)
+				out << "  [" << d.area << "] " << d.target << ": wanted " << d.want << ", now " << d.now
+				    << "\n";
+		}
+	}
+	if (!r.rps_sock_flow_entries.empty())
+		out << "net.core.rps_sock_flow_entries = " << r.rps_sock_flow_entries << "\n";
+	for (const auto &i : r.interfaces) {
+		out << "interface " << i.name << ":\n";
+		for (const auto &q : i.queues) {
+			out << "  " << q.name << ":";
+			if (q.name[0] == 'r')
+				out << " rps_cpus " << (q.rps_cpus.empty() ? "-" : q.rps_cpus) << ", rps_flow_cnt "
+				    << (q.rps_flow_cnt.empty() ? "-" : q.rps_flow_cnt);
+			else
+				out << " xps_cpus " << (q.xps_cpus.empty() ? "-" : q.xps_cpus);
+			out << "\n";
+		}
+		for (const auto &q : i.irqs)
+			out << "  irq " << q.irq << " (" << q.name << ", queue " << q.queue << "): cpus "
+			    << (q.affinity.empty() ? "-" : q.affinity) << "\n";
+	}
+	if (r.stats.present && r.stats.error.empty()) {
+		out << "counters (" << kStatsPath << "):\n  cpu";
+		for (const auto &c : r.stats.columns)
+			out << " " << c;
+		out << "\n";
+		for (const auto &row : r.stats.cpus) {
+			out << "  cpu" << row.first;
+			for (auto v : row.second)
+				out << " " << v;
+			out << "\n";
+		}
+		if (!r.stats.total.empty()) {
+			out << "  total";
+			for (auto v : r.stats.total)
+				out << " " << v;
+			out << "\n";
+		}
+	} else if (r.module_loaded && !r.stats.present) {
+		out << "counters: " << kStatsPath << " not available\n";
+	}
+	for (const auto &e : r.errors)
+		out << "error: " << e << "\n";
+}
+
+void render_json(const StatusReport &r, std::ostream &out)
+{
+	using nlohmann::json;
+	json j;
+	j["module"] = {{"loaded", r.module_loaded}};
+	if (r.module_version)
+		j["module"]["version"] = *r.module_version;
+	if (r.module_refcnt)
+		j["module"]["refcnt"] = *r.module_refcnt;
+	j["module"]["secure_boot_hint"] = r.secure_boot_hint ? json(*r.secure_boot_hint) : json(nullptr);
+	json params = json::object();
+	for (const auto &p : r.params)
+		params[p.name] = {{"live", p.live.empty() ? json(nullptr) : json(p.live)},
+				  {"applied", p.applied.empty() ? json(nullptr) : json(p.applied)},
+				  {"default", p.def},
+				  {"description", p.description}};
+	j["parameters"] = params;
+	j["profile"] = r.profile.empty() ? json(nullptr)
+					 : json{{"name", r.profile},
+						{"file", r.profile_file},
+						{"applied_at", r.applied_at},
+						{"reload_deferred", r.reload_deferred}};
+	json drift = json::array();
+	for (const auto &d : r.drift)
+		drift.push_back({{"area", d.area}, {"target", d.target}, {"path", d.path}, {"wanted", d.want},
+				 {"now", d.now}});
+	j["drift"] = drift;
+	j["rps_sock_flow_entries"] = r.rps_sock_flow_entries;
+	json ifs = json::array();
+	for (const auto &i : r.interfaces) {
+		json qs = json::array();
+		for (const auto &q : i.queues) {
+			json jq = {{"name", q.name}};
+			if (q.name[0] == 'r') {
+				jq["rps_cpus"] = q.rps_cpus;
+				jq["rps_flow_cnt"] = q.rps_flow_cnt;
+			} else {
+				jq["xps_cpus"] = q.xps_cpus;
+			}
+			qs.push_back(jq);
+		}
+		json irqs = json::array();
+		for (const auto &q : i.irqs)
+			irqs.push_back({{"irq", q.irq}, {"queue", q.queue}, {"name", q.name}, {"affinity", q.affinity}});
+		ifs.push_back({{"name", i.name}, {"queues", qs}, {"irqs", irqs}});
+	}
+	j["interfaces"] = ifs;
+	if (r.stats.present && r.stats.error.empty()) {
+		json cpus = json::object();
+		for (const auto &row : r.stats.cpus) {
+			json c = json::object();
+			for (std::size_t k = 0; k < r.stats.columns.size(); k++)
+				c[r.stats.columns[k]] = row.second[k];
+			cpus[std::to_string(row.first)] = c;
+		}
+		json total = json::object();
+		for (std::size_t k = 0; k < r.stats.columns.size() && k < r.stats.total.size(); k++)
+			total[r.stats.columns[k]] = r.stats.total[k];
+		j["counters"] = {{"columns", r.stats.columns}, {"cpus", cpus}, {"total", total}};
+	} else {
+		j["counters"] = nullptr;
+	}
+	j["errors"] = r.errors;
+	out << j.dump(2) << "\n";
+}
+
+namespace {
+
+std::string metric_name(const std::string &s)
+{
+	std::string o;
+	for (char c : s)
+		o += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
+	return o;
+}
+
+std::string label_value(const std::string &s)
+{
+	std::string o;
+	for (char c : s) {
+		if (c == '\\' || c == '"')
+			o += '\\';
+		if (c == '\n') {
+			o += "\\n";
+			continue;
+		}
+		o += c;
+	}
+	return o;
+}
+
+void family(std::ostream &out, const std::string &name, const std::string &type, const std::string &help)
+{
+	out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+}
+
+} // namespace
+
+void render_prometheus(const StatusReport &r, std::ostream &out)
+{
+	family(out, "fastsocket_module_loaded", "gauge", "Whether fastsocket.ko is loaded (1) or not (0).");
+	out << "fastsocket_module_loaded " << (r.module_loaded ? 1 : 0) << "\n";
+	if (r.module_loaded) {
+		family(out, "fastsocket_module_info", "gauge", "Version of the loaded fastsocket.ko.");
+		out << "fastsocket_module_info{version=\"" << label_value(r.module_version.value_or("unknown"))
+		    << "\"} 1\n";
+		if (r.module_refcnt) {
+			family(out, "fastsocket_module_refcnt", "gauge",
+			       "Users of fastsocket.ko (open /dev/fastsocket descriptors and sockets).");
+			out << "fastsocket_module_refcnt " << *r.module_refcnt << "\n";
+		}
+		family(out, "fastsocket_parameter", "gauge", "Live value of a fastsocket.ko parameter.");
+		for (const auto &p : r.params)
+			if (!p.live.empty())
+				out << "fastsocket_parameter{name=\"" << p.name << "\"} " << p.live << "\n";
+	}
+	family(out, "fastsocket_profile_applied", "gauge", "The profile applied by fastsocket apply (1).");
+	if (!r.profile.empty())
+		out << "fastsocket_profile_applied{profile=\"" << label_value(r.profile) << "\"} 1\n";
+	family(out, "fastsocket_drift_values", "gauge", "Applied values that no longer match the live system.");
+	out << "fastsocket_drift_values " << r.drift.size() << "\n";
+	if (r.stats.present && r.stats.error.empty()) {
+		for (std::size_t k = 0; k < r.stats.columns.size(); k++) {
+			std::string name = "fastsocket_" + metric_name(r.stats.columns[k]) + "_total";
+			family(out, name, "counter",
+			       "fastsocket.ko counter '" + r.stats.columns[k] + "' per CPU (/proc/fastsocket/stats).");
+			for (const auto &row : r.stats.cpus)
+				out << name << "{cpu=\"" << row.first << "\"} " << row.second[k] << "\n";
+		}
+	}
+}
+
+void register_status(CLI::App &app, Globals &g)
+{
+	auto *sub = app.add_subcommand("status", "Show the module, its parameters and counters, queue state and drift");
+	auto json_out = std::make_shared<bool>(false);
+	auto prom = std::make_shared<bool>(false);
+	auto profile = std::make_shared<std::string>();
+	auto *j = sub->add_flag("--json", *json_out, "Machine-readable JSON");
+	sub->add_flag("--prometheus", *prom, "Prometheus text format (node_exporter textfile collector)")->excludes(j);
+	sub->add_option("--profile", *profile,
+			"Compare the live system with this profile's plan instead of the last apply");
+	sub->footer(R"(Drift: values the last apply wrote (or that --profile wants) which the live
+system no longer has, e.g. an RPS mask changed by hand or a module loaded with other
+parameters.
+
+Examples:
+  fastsocket status
+  fastsocket status --json | jq .drift
+  fastsocket status --prometheus > /var/lib/prometheus/node-exporter/fastsocket.prom
+
+Exit codes: 0 status printed and no drift, 3 status printed and drift found,
+2 the --profile is invalid, 1 the status could not be read.)");
+	sub->callback([&g, json_out, prom, profile]() {
+		Root root(g.root);
+		SysfsModuleControl mod(root);
+		StateStore store(root);
+		Profile p;
+		if (!profile->empty()) {
+			int rc = load_checked(root, *profile, &p, std::cerr);
+			if (rc != kExitOk) {
+				g.exit_code = rc;
+				return;
+			}
+		}
+		StatusReport r = build_status(root, mod, store, profile->empty() ? nullptr : &p);
+		if (*json_out)
+			render_json(r, std::cout);
+		else if (*prom)
+			render_prometheus(r, std::cout);
+		else
+			render_text(r, std::cout);
+		g.exit_code = !r.errors.empty() ? kExitFailure : (r.drift.empty() ? kExitOk : 3);
+	});
+}
+
+} // namespace fsock

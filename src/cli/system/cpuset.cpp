@@ -1,0 +1,258 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "system/cpuset.h"
+
+#include <cctype>
+#include <cstdint>
+#include <cstdlib>
+
+namespace fsock {
+
+namespace {
+
+// Kernel limit on CPU ids (NR_CPUS is at most 8192 in distribution kernels).
+constexpr unsigned kMaxCpus = 1u << 16;
+
+std::string strip(const std::string &s)
+{
+	std::size_t b = 0, e = s.size();
+	while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
+		b++;
+	while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
+		e--;
+	return s.substr(b, e - b);
+}
+
+bool parse_uint(const std::string &s, unsigned *out)
+{
+	if (s.empty() || s.size() > 6)
+		return false;
+	unsigned v = 0;
+	for (char c : s) {
+		if (c < '0' || c > '9')
+			return false;
+		v = v * 10 + static_cast<unsigned>(c - '0');
+	}
+	*out = v;
+	return true;
+}
+
+} // namespace
+
+bool CpuSet::parse_list(const std::string &text, CpuSet *out, std::string *err)
+{
+	CpuSet set;
+	std::string s = strip(text);
+	if (s.empty()) {
+		*out = set;
+		return true;
+	}
+	std::size_t pos = 0;
+	while (pos <= s.size()) {
+		std::size_t comma = s.find(',', pos);
+		std::string item = strip(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+		std::size_t dash = item.find('-');
+		unsigned lo, hi;
+		bool ok;
+		if (dash == std::string::npos) {
+			ok = parse_uint(item, &lo);
+			hi = lo;
+		} else {
+			ok = parse_uint(strip(item.substr(0, dash)), &lo) &&
+			     parse_uint(strip(item.substr(dash + 1)), &hi);
+		}
+		if (!ok) {
+			if (err)
+				*err = "'" + item + "' is not a CPU number or range (like 0-3)";
+			return false;
+		}
+		if (hi < lo) {
+			if (err)
+				*err = "range '" + item + "' ends before it starts";
+			return false;
+		}
+		if (hi >= kMaxCpus) {
+			if (err)
+				*err = "CPU " + std::to_string(hi) + " is out of range";
+			return false;
+		}
+		for (unsigned c = lo; c <= hi; c++)
+			set.set(c);
+		if (comma == std::string::npos)
+			break;
+		pos = comma + 1;
+	}
+	*out = set;
+	return true;
+}
+
+bool CpuSet::parse_mask(const std::string &text, CpuSet *out, std::string *err)
+{
+	std::string s = strip(text);
+	if (s.empty()) {
+		if (err)
+			*err = "empty CPU mask";
+		return false;
+	}
+	std::vector<std::uint32_t> groups; // most significant first
+	std::size_t pos = 0;
+	while (true) {
+		std::size_t comma = s.find(',', pos);
+		std::string g = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+		if (g.empty() || g.size() > 8) {
+			if (err)
+				*err = "bad CPU mask group '" + g + "' (1 to 8 hex digits per 32 CPUs)";
+			return false;
+		}
+		std::uint32_t v = 0;
+		for (char c : g) {
+			if (!std::isxdigit(static_cast<unsigned char>(c))) {
+				if (err)
+					*err = "bad hex digit '" + std::string(1, c) + "' in CPU mask";
+				return false;
+			}
+			v = (v << 4) | static_cast<std::uint32_t>(std::stoul(std::string(1, c), nullptr, 16));
+		}
+		groups.push_back(v);
+		if (comma == std::string::npos)
+			break;
+		pos = comma + 1;
+	}
+	if (groups.size() * 32 > kMaxCpus) {
+		if (err)
+			*err = "CPU mask too long";
+		return false;
+	}
+	CpuSet set;
+	std::size_t n = groups.size();
+	for (std::size_t i = 0; i < n; i++) {
+		std::uint32_t v = groups[n - 1 - i];
+		for (unsigned b = 0; b < 32; b++)
+			if (v & (1u << b))
+				set.set(static_cast<unsigned>(i * 32 + b));
+	}
+	*out = set;
+	return true;
+}
+
+std::string CpuSet::to_list() const
+{
+	std::string out;
+	unsigned n = span();
+	for (unsigned c = 0; c < n; c++) {
+		if (!bits_[c])
+			continue;
+		unsigned e = c;
+		while (e + 1 < n && bits_[e + 1])
+			e++;
+		if (!out.empty())
+			out += ',';
+		out += std::to_string(c);
+		if (e > c)
+			out += "-" + std::to_string(e);
+		c = e;
+	}
+	return out;
+}
+
+std::string CpuSet::to_mask(unsigned nbits) const
+{
+	if (nbits == 0)
+		nbits = 1;
+	static const char hex[] = "0123456789abcdef";
+	unsigned ngroups = (nbits + 31) / 32;
+	std::string out;
+	for (unsigned gi = ngroups; gi-- > 0;) {
+		std::uint32_t v = 0;
+		for (unsigned b = 0; b < 32; b++) {
+			unsigned cpu = gi * 32 + b;
+			if (cpu < nbits && test(cpu))
+				v |= 1u << b;
+		}
+		unsigned digits = 8;
+		if (gi == ngroups - 1) {
+			unsigned bits = nbits % 32 ? nbits % 32 : 32;
+			digits = (bits + 3) / 4;
+		}
+		if (!out.empty())
+			out += ',';
+		for (unsigned d = digits; d-- > 0;)
+			out += hex[(v >> (d * 4)) & 0xf];
+	}
+	return out;
+}
+
+void CpuSet::set(unsigned cpu)
+{
+	if (cpu >= bits_.size())
+		bits_.resize(cpu + 1, false);
+	bits_[cpu] = true;
+}
+
+void CpuSet::clear(unsigned cpu)
+{
+	if (cpu < bits_.size())
+		bits_[cpu] = false;
+	trim();
+}
+
+bool CpuSet::test(unsigned cpu) const
+{
+	return cpu < bits_.size() && bits_[cpu];
+}
+
+bool CpuSet::empty() const
+{
+	return span() == 0;
+}
+
+std::size_t CpuSet::count() const
+{
+	std::size_t n = 0;
+	for (bool b : bits_)
+		n += b;
+	return n;
+}
+
+unsigned CpuSet::span() const
+{
+	unsigned n = static_cast<unsigned>(bits_.size());
+	while (n > 0 && !bits_[n - 1])
+		n--;
+	return n;
+}
+
+std::vector<unsigned> CpuSet::cpus() const
+{
+	std::vector<unsigned> v;
+	for (unsigned c = 0; c < bits_.size(); c++)
+		if (bits_[c])
+			v.push_back(c);
+	return v;
+}
+
+CpuSet CpuSet::intersect(const CpuSet &other) const
+{
+	CpuSet r;
+	for (unsigned c : cpus())
+		if (other.test(c))
+			r.set(c);
+	return r;
+}
+
+bool CpuSet::operator==(const CpuSet &o) const
+{
+	unsigned n = span();
+	if (n != o.span())
+		return false;
+	for (unsigned c = 0; c < n; c++)
+		if (bits_[c] != o.bits_[c])
+			return false;
+	return true;
+}
+
+void CpuSet::trim()
+{
+	bits_.resize(span());
+}
+
+} // namespace fsock

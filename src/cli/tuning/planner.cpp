@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "tuning/tuning.h"
+
+namespace fsock {
+
+CpuSet resolve_cpus(const PlanInput &in, const CpuSpec &spec, const Interface *iface, const std::string &key)
+{
+	switch (spec.kind) {
+	case CpuSpec::Kind::All:
+		return in.topo.online;
+	case CpuSpec::Kind::NumaLocal: {
+		if (!iface || iface->numa_node < 0)
+			return in.topo.online;
+		CpuSet s = node_cpus(in.root, iface->numa_node).intersect(in.topo.online);
+		return s.empty() ? in.topo.online : s;
+	}
+	case CpuSpec::Kind::List: {
+		CpuSet s = spec.list.intersect(in.topo.online);
+		if (s != spec.list) {
+			CpuSet off;
+			for (unsigned c : spec.list.cpus())
+				if (!in.topo.online.test(c))
+					off.set(c);
+			throw PlanError(spec.origin.str() + ": " + key + ": CPUs " + off.to_list() +
+					" are not online (online: " + in.topo.online.to_list() + ")");
+		}
+		return s;
+	}
+	}
+	return in.topo.online;
+}
+
+void add_change(const PlanInput &in, Plan *plan, const std::string &area, const std::string &target,
+		const std::string &path, const std::string &next, ValueKind kind, const std::string &note)
+{
+	int err = 0;
+	auto cur = in.root.read(path, &err);
+	if (!cur) {
+		if (err == ENOENT) {
+			plan->warnings.push_back(area + ": " + target + ": " + path +
+						 " does not exist on this kernel; skipped");
+			return;
+		}
+		throw PlanError("cannot read " + in.root.path(path) + ": " + errno_text(err));
+	}
+	Change c;
+	c.area = area;
+	c.target = target;
+	c.path = path;
+	c.existed = true;
+	c.current = *cur;
+	c.next = next;
+	c.kind = kind;
+	c.note = note;
+	plan->changes.push_back(c);
+}
+
+Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &mod)
+{
+	Plan plan;
+	plan.profile_name = profile.name;
+	plan.profile_file = profile.file;
+	std::string err;
+	if (!read_topology(root, &plan.topo, &err))
+		throw PlanError(err);
+	bool needs_ifaces = profile.rps.enabled || profile.rfs.enabled || profile.xps.enabled || profile.irq.enabled;
+	if (needs_ifaces) {
+		if (!select_interfaces(root, profile.interfaces, &plan.interfaces, &err))
+			throw PlanError((profile.interfaces_origin.line ? profile.interfaces_origin.str() + ": interfaces: "
+									: std::string("interfaces: ")) +
+					err);
+		if (plan.interfaces.empty())
+			plan.warnings.push_back("no interface matches 'interfaces' in the profile; "
+						"no queue or IRQ is tuned");
+	}
+	PlanInput in{root, profile, plan.topo, plan.interfaces};
+	plan_sysctl(in, &plan);
+	plan_rfs_global(in, &plan);
+	for (const auto &i : plan.interfaces) {
+		plan_rps(in, i, &plan);
+		plan_rfs_queues(in, i, &plan);
+		plan_xps(in, i, &plan);
+		plan_irq(in, i, &plan);
+	}
+	plan_irqbalance(in, &plan);
+	plan_modprobe(in, mod, &plan);
+	return plan;
+}
+
+} // namespace fsock

@@ -1,0 +1,144 @@
+#!/bin/bash
+# End-to-end checks of the fastsocket binary on a fake tree: help text,
+# exit codes, plan -> apply -> apply (no-op) -> status -> revert, and run's
+# exec (the exit code and the PID are the program's).
+# usage: cli_binary_test.sh FASTSOCKET_BINARY SOURCE_DIR
+set -u
+fs=$1
+src=$2
+fail=0
+t=$(mktemp -d /tmp/fastsocket-cli-bin.XXXXXX)
+trap 'rm -rf "$t"' EXIT
+
+check() { # check NAME EXPECTED_RC ACTUAL_RC
+	if [ "$2" != "$3" ]; then
+		echo "FAIL: $1: exit code $3, expected $2"
+		fail=1
+	else
+		echo "ok: $1"
+	fi
+}
+contains() { # contains NAME FILE TEXT
+	if grep -qF -- "$3" "$2"; then echo "ok: $1"; else
+		echo "FAIL: $1: '$3' not in:"
+		sed 's/^/    /' "$2"
+		fail=1
+	fi
+}
+
+# --- help of every subcommand: examples and exit codes ---
+"$fs" --help >"$t/h" 2>&1
+check "--help" 0 $?
+contains "--help lists run" "$t/h" "run "
+for c in validate plan apply revert status run; do
+	"$fs" $c --help >"$t/h" 2>&1
+	check "$c --help" 0 $?
+	contains "$c --help has examples" "$t/h" "Examples:"
+	contains "$c --help has exit codes" "$t/h" "Exit codes:"
+done
+"$fs" --bogus >/dev/null 2>&1
+check "unknown option is a usage error" 2 $?
+
+# --- validate ---
+"$fs" validate "$src/etc/fastsocket/profiles/web-server.yaml" "$src/etc/fastsocket/profiles/proxy.yaml" >"$t/o"
+check "validate shipped profiles" 0 $?
+"$fs" validate "$src/tests/cli/bad-profiles/unknown-param.yaml" 2>"$t/e"
+check "validate bad profile" 2 $?
+contains "validate message" "$t/e" "did you mean 'enable_listen_spawn'?"
+"$fs" validate /nonexistent/p.yaml 2>/dev/null
+check "validate unreadable profile" 1 $?
+
+# --- a fake root: 4 CPUs, eth0 with 2 queues (virtio), lo ---
+r=$t/root
+mkdir -p "$r/sys/devices/system/cpu" "$r/proc/sys/net/core" "$r/proc/sys/net/ipv4" "$r/sys/devices/virtual/virtio0"
+echo 0-3 >"$r/sys/devices/system/cpu/online"
+echo 0-3 >"$r/sys/devices/system/cpu/possible"
+for q in 0 1; do
+	mkdir -p "$r/sys/class/net/eth0/queues/rx-$q" "$r/sys/class/net/eth0/queues/tx-$q"
+	echo 0 >"$r/sys/class/net/eth0/queues/rx-$q/rps_cpus"
+	echo 0 >"$r/sys/class/net/eth0/queues/rx-$q/rps_flow_cnt"
+	echo 0 >"$r/sys/class/net/eth0/queues/tx-$q/xps_cpus"
+done
+ln -s ../../../../sys/devices/virtual/virtio0 "$r/sys/class/net/eth0/device"
+printf '           CPU0       CPU1       CPU2       CPU3\n 24:  0 0 0 0  PCI-MSI 1-edge  virtio0-config\n 25:  0 0 0 0  PCI-MSI 2-edge  virtio0-input.0\n 26:  0 0 0 0  PCI-MSI 3-edge  virtio0-output.0\n 27:  0 0 0 0  PCI-MSI 4-edge  virtio0-input.1\n 28:  0 0 0 0  PCI-MSI 5-edge  virtio0-output.1\n' >"$r/proc/interrupts"
+for i in 24 25 26 27 28; do mkdir -p "$r/proc/irq/$i"; echo 0-3 >"$r/proc/irq/$i/smp_affinity_list"; done
+for s in core/somaxconn:4096 core/netdev_max_backlog:1000 core/rps_sock_flow_entries:0 ipv4/tcp_max_syn_backlog:512 \
+	ipv4/tcp_fin_timeout:60 ipv4/tcp_migrate_req:0 ipv4/tcp_early_demux:1 ipv4/tcp_tw_reuse:2 \
+	ipv4/tcp_max_tw_buckets:262144; do
+	echo "${s#*:}" >"$r/proc/sys/net/${s%%:*}"
+done
+printf '32768\t60999\n' >"$r/proc/sys/net/ipv4/ip_local_port_range"
+# A fake modprobe inside the root: loads "fastsocket" with the options file.
+mkdir -p "$r/sbin"
+cat >"$r/sbin/modprobe" <<'EOS'
+#!/bin/sh
+m=$FASTSOCKET_ROOT/sys/module/fastsocket
+if [ "$1" = "-r" ]; then rm -rf "$m"; exit 0; fi
+mkdir -p "$m/parameters"
+echo 0 >"$m/refcnt"; echo 0.1.0 >"$m/version"
+for p in enable_fastsocket_debug=3 enable_listen_spawn=2 enable_receive_flow_deliver=0 enable_fast_epoll=1 \
+	enable_direct_tcp=0 enable_skb_pool=0 enable_receive_cpu_selection=0 enable_socket_pool_size=0 \
+	$(sed -n 's/^options fastsocket//p' "$FASTSOCKET_ROOT/etc/modprobe.d/fastsocket.conf" 2>/dev/null); do
+	echo "${p#*=}" >"$m/parameters/${p%%=*}"
+done
+EOS
+chmod +x "$r/sbin/modprobe"
+find "$r" -type f ! -path '*/sbin/*' -exec md5sum {} + | sort >"$t/before"
+
+"$fs" --root "$r" plan "$src/etc/fastsocket/profiles/proxy.yaml" >"$t/o" 2>&1
+check "plan proxy" 0 $?
+contains "plan shows rps" "$t/o" "[rps] eth0 rx-0: 0 -> f"
+contains "plan shows irq" "$t/o" "[irq] eth0 irq 27 (virtio0-input.1): 0-3 -> 1"
+contains "plan shows module load" "$t/o" "will be loaded"
+cmp -s "$t/before" <(find "$r" -type f ! -path '*/sbin/*' -exec md5sum {} + | sort)
+check "plan writes nothing" 0 $?
+
+"$fs" --root "$r" apply "$src/etc/fastsocket/profiles/proxy.yaml" >"$t/o" 2>&1
+check "apply proxy" 0 $?
+contains "apply loaded the module" "$t/o" "[module] fastsocket.ko loaded"
+contains "module got RFD" "$r/sys/module/fastsocket/parameters/enable_receive_flow_deliver" "1"
+contains "rps written" "$r/sys/class/net/eth0/queues/rx-1/rps_cpus" "f"
+"$fs" --root "$r" apply "$src/etc/fastsocket/profiles/proxy.yaml" >"$t/o" 2>&1
+check "apply again" 0 $?
+contains "apply again is a no-op" "$t/o" "no changes"
+"$fs" --root "$r" status >"$t/o" 2>&1
+check "status without drift" 0 $?
+echo 1 >"$r/sys/class/net/eth0/queues/rx-0/rps_cpus"
+"$fs" --root "$r" status --json >"$t/o" 2>&1
+check "status with drift" 3 $?
+contains "status json drift" "$t/o" '"target": "eth0 rx-0"'
+"$fs" --root "$r" status --prometheus >"$t/o" 2>&1
+contains "prometheus" "$t/o" "fastsocket_drift_values 1"
+"$fs" --root "$r" revert >"$t/o" 2>&1
+check "revert" 0 $?
+cmp -s "$t/before" <(find "$r" -type f ! -path '*/sbin/*' -exec md5sum {} + | sort)
+check "revert restores every file" 0 $?
+[ ! -e "$r/sys/module/fastsocket" ]
+check "revert unloads the module it loaded" 0 $?
+
+# --- run ---
+"$fs" run --mode off --lib /nonexistent.so -- true 2>/dev/null
+check "run with a missing --lib" 1 $?
+lib=$t/libfsocket.so
+cp /bin/true "$lib" # any readable file: --dry-run does not load it
+LD_PRELOAD= "$fs" run --dry-run --lib "$lib" --listen-spawn 1 --cpus 0-1 -- nginx -g 'daemon off;' >"$t/o" 2>"$t/e"
+check "run --dry-run" 0 $?
+contains "dry-run LD_PRELOAD" "$t/o" "LD_PRELOAD=$lib"
+contains "dry-run listen spawn" "$t/o" "FASTSOCKET_LISTEN_SPAWN=1"
+contains "dry-run command" "$t/o" "nginx -g 'daemon off;'"
+contains "one effect line" "$t/e" "fastsocket run: preloading $lib"
+LD_PRELOAD="$lib" "$fs" run --dry-run --lib "$lib" -- x >"$t/o" 2>/dev/null
+[ "$(grep -c "$lib" "$t/o")" = 1 ] && ! grep -q "$lib:$lib" "$t/o"
+check "LD_PRELOAD not duplicated" 0 $?
+# exec: the exit code and the PID are the program's (mode off, no library).
+FASTSOCKET_LIB=/nonexistent "$fs" run --mode off --lib "" -- sh -c 'exit 7' 2>/dev/null
+check "run exit code" 7 $?
+FASTSOCKET_LIB=/nonexistent "$fs" run --mode off -- sh -c 'echo $$ >"$0"' "$t/pid" 2>/dev/null &
+pid=$!
+wait $pid
+[ "$(cat "$t/pid")" = "$pid" ]
+check "run keeps the PID (exec)" 0 $?
+"$fs" run --mode off -- /nonexistent/cmd 2>/dev/null
+check "run of a missing program" 127 $?
+
+exit $fail
