@@ -54,6 +54,13 @@ own_server() {
 	STATLINE=$(grep accepted= $W/$1.out)
 	ERR=$(cat $W/$1.err)
 }
+# children PID: the child processes of PID (busybox has no pgrep)
+children() {
+	for f in /proc/[0-9]*/stat; do
+		read -r cpid _comm _state cppid _rest <"$f" 2>/dev/null || continue
+		[ "$cppid" = "$1" ] && echo "$cpid"
+	done
+}
 # pinned PID...: distinct single-CPU affinities of the given tasks
 distinct_pins() {
 	for p in "$@"; do sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/$p/status; done | sort -u | grep -cv '[-,]'
@@ -121,14 +128,14 @@ sleep 2
 out=$($LOAD -p 8080 -t "$N" -n "$CONNS" -T 20000)
 echo "   $out"
 [ "$(field failures "$out")" = 0 ] && [ "$(field conns "$out")" = "$CONNS" ] && ok "nginx: $CONNS connections, zero failures" || bad "nginx: $out"
-workers=$(pgrep -P $npid)
+workers=$(children $npid)
 pins=$(distinct_pins $workers)
 [ "$pins" = "$N" ] && ok "nginx: $N workers pinned to distinct CPUs" || bad "nginx: $pins distinct pinned workers of $N"
 echo "== 4a. kill -9 of an nginx worker under load"
 $LOAD -p 8080 -t "$N" -d 6 -T 20000 >$W/kill.out &
 lpid=$!
 sleep 2
-victim=$(pgrep -P $npid | head -n 1)
+victim=$(children $npid | head -n 1)
 kill -9 "$victim"
 wait $lpid
 echo "   during: $(cat $W/kill.out)"
@@ -136,7 +143,7 @@ sleep 1
 out=$($LOAD -p 8080 -t "$N" -n 1000 -T 20000)
 echo "   after:  $out"
 [ "$(field failures "$out")" = 0 ] && ok "nginx serves without failures after a worker was killed" || bad "nginx after kill: $out"
-pins=$(distinct_pins $(pgrep -P $npid))
+pins=$(distinct_pins $(children $npid))
 [ "$pins" = "$N" ] && ok "respawned worker took the free CPU" || bad "after respawn: $pins distinct pinned workers of $N"
 kill -QUIT $npid
 wait $npid
@@ -181,7 +188,7 @@ port=$(cat $W/port)
 $LOAD -p "$port" -t "$N" -d 6 -T 20000 >$W/kill2.out &
 lpid=$!
 sleep 2
-kill -9 "$(pgrep -P $spid | head -n 1)"
+kill -9 "$(children $spid | head -n 1)"
 wait $lpid
 echo "   during: $(cat $W/kill2.out)"
 sleep 1
