@@ -21,6 +21,7 @@ SRV=$(find / -xdev -name fsbench-server -type f 2>/dev/null | head -n 1)
 LOAD=$(find / -xdev -name fsbench-load -type f 2>/dev/null | head -n 1)
 N=${FS_NCPU:-4}
 CONNS=${FS_LIB_CONNS:-3000}
+HCONNS=${FS_LIB_HCONNS:-1000}	# haproxy is slow under TCG
 W=/tmp/lib
 mkdir -p $W/run
 chmod 755 $W $W/run
@@ -171,9 +172,11 @@ HAP
 LD_PRELOAD=$LIB haproxy -f $W/haproxy.cfg -db >$W/haproxy.out 2>$W/haproxy.err &
 hpid=$!
 sleep 2
-out=$($LOAD -p 8081 -t "$N" -n "$CONNS" -T 20000)
+out=$($LOAD -p 8081 -t "$N" -n "$HCONNS" -T 20000)
 echo "   $out"
-[ "$(field failures "$out")" = 0 ] && [ "$(field conns "$out")" = "$CONNS" ] && ok "haproxy: $CONNS connections, zero failures" || bad "haproxy: $out"
+[ "$(field failures "$out")" = 0 ] && [ "$(field conns "$out")" = "$HCONNS" ] && ok "haproxy: $HCONNS connections, zero failures" || bad "haproxy: $out"
+pins=$(for t in /proc/$hpid/task/*; do sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' $t/status; done | sort -u | grep -cv '[-,]')
+[ "$pins" = "$N" ] && ok "haproxy: $N threads pinned to distinct CPUs" || bad "haproxy: $pins distinct pinned threads of $N"
 kill -TERM $hpid $bpid
 wait $hpid $bpid 2>/dev/null
 [ "$(grep -c '^fastsocket:' $W/haproxy.err)" = 1 ] && ok "haproxy: one start-up line" || bad "haproxy stderr: $(cat $W/haproxy.err)"
