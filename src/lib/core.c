@@ -396,7 +396,7 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	struct fs_group *g = fs_group_of(fd);
 	struct fs_entry *e;
 	struct epoll_event lev;
-	int rc, saved;
+	int rc, saved, added;
 
 	if (!g || (op != EPOLL_CTL_DEL && !ev))
 		return fs_real.epoll_ctl(epfd, op, fd, ev);
@@ -409,18 +409,21 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			return fs_real.epoll_ctl(epfd, op, fd, ev);
 		lev = *ev;
 		lev.events &= ~EPOLLEXCLUSIVE;
-		if (!e->in_epoll &&
-		    fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, e->local_fd, &lev) < 0 &&
-		    errno != EEXIST) {
-			fs_log(2, "fd %d: adding local listener to epoll failed (%s)",
-			       fd, strerror(errno));
-			return fs_real.epoll_ctl(epfd, op, fd, ev);
+		added = 0;
+		if (!e->in_epoll) {
+			if (fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, e->local_fd, &lev) == 0) {
+				added = 1;
+			} else if (errno != EEXIST) {
+				fs_log(2, "fd %d: adding local listener to epoll failed (%s)",
+				       fd, strerror(errno));
+				return fs_real.epoll_ctl(epfd, op, fd, ev);
+			}
 		}
 		rc = add_global(epfd, EPOLL_CTL_ADD, fd, ev);
 		if (rc < 0) {
 			saved = errno;
-			fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, e->local_fd, NULL);
-			e->in_epoll = 0;
+			if (added)
+				fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, e->local_fd, NULL);
 			errno = saved;
 			return rc;
 		}

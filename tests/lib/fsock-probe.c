@@ -6,6 +6,7 @@
  *   fsock-probe nothing       only the library's start-up line
  *   fsock-probe passthrough   UDP, unix, pipe and eventfd-like fds untouched
  *   fsock-probe fork          slot and local listener ownership across fork()
+ *   fsock-probe epollops      EPOLL_CTL_MOD/DEL/re-ADD and blocking accept()
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -23,6 +24,8 @@
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <time.h>
 #include <unistd.h>
 
 static int count_fds(const char *needle)
@@ -209,6 +212,82 @@ static int forkcheck(void)
 	return 0;
 }
 
+static int wait_data(int ep, int ms)
+{
+	struct epoll_event ev;
+	int n = epoll_wait(ep, &ev, 1, ms);
+
+	return n == 1 ? (int)ev.data.u64 : n == 0 ? 0 : -1;
+}
+
+static void *late_connect(void *arg)
+{
+	usleep(200000);
+	connect_ok((int)(long)arg);
+	return NULL;
+}
+
+/* EPOLL_CTL_MOD / DEL / re-ADD / duplicate ADD on a spawned listener, and a
+ * blocking accept() that must see a connection on either listener. */
+static int epollops(void)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	struct epoll_event ev = { .events = EPOLLIN };
+	socklen_t sl = sizeof(sa);
+	int lfd, ep, port, a, i, got;
+	pthread_t th;
+
+	lfd = socket(AF_INET, SOCK_STREAM, 0);	/* blocking */
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 128) < 0)
+		return perror("listen"), 1;
+	getsockname(lfd, (struct sockaddr *)&sa, &sl);
+	port = ntohs(sa.sin_port);
+	ep = epoll_create1(0);
+	ev.data.u64 = 42;
+	printf("add=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+	printf("pinned=%d\n", ({ cpu_set_t s; sched_getaffinity(0, sizeof(s), &s); CPU_COUNT(&s); }) == 1);
+	ev.events = EPOLLIN | EPOLLRDHUP;
+	ev.data.u64 = 43;
+	printf("mod=%d\n", epoll_ctl(ep, EPOLL_CTL_MOD, lfd, &ev));
+	for (i = 0, got = 1; i < 20; i++) {
+		connect_ok(port);
+		got &= wait_data(ep, 2000) == 43;
+		a = accept(lfd, NULL, NULL);
+		got &= a >= 0;
+		close(a);
+	}
+	printf("events_after_mod=%d\n", got);
+	printf("del=%d\n", epoll_ctl(ep, EPOLL_CTL_DEL, lfd, NULL));
+	connect_ok(port);
+	printf("events_after_del=%d\n", wait_data(ep, 300));
+	ev.events = EPOLLIN;
+	ev.data.u64 = 44;
+	printf("readd=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
+	printf("event_after_readd=%d\n", wait_data(ep, 2000));
+	a = accept(lfd, NULL, NULL);
+	printf("accept_after_readd=%d\n", a >= 0);
+	close(a);
+	printf("dup_add_eexist=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0 && errno == EEXIST);
+	for (i = 0, got = 1; i < 20; i++) {
+		connect_ok(port);
+		got &= wait_data(ep, 2000) == 44;
+		a = accept(lfd, NULL, NULL);
+		got &= a >= 0;
+		close(a);
+	}
+	printf("events_after_dup_add=%d\n", got);
+	/* Blocking accept with nothing queued: must wait for the late client. */
+	pthread_create(&th, NULL, late_connect, (void *)(long)port);
+	a = accept(lfd, NULL, NULL);
+	printf("blocking_accept=%d\n", a >= 0);
+	pthread_join(th, NULL);
+	close(a);
+	printf("close=%d\n", close(lfd));
+	printf("connect_after_close=%d\n", connect_ok(port));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -218,6 +297,8 @@ int main(int argc, char **argv)
 		return passthrough();
 	if (!strcmp(argv[1], "fork"))
 		return forkcheck();
+	if (!strcmp(argv[1], "epollops"))
+		return epollops();
 	fprintf(stderr, "usage: %s nothing|passthrough|fork\n", argv[0]);
 	return 2;
 }

@@ -241,6 +241,22 @@ TEST(Fork, ChildDoesNotOwnParentsSlotOrLocalListener)
 	EXPECT_EQ(fs_lines(err).size(), 1u) << "one start-up line, not one per process\n" << err;
 }
 
+TEST(Epoll, ModDelReAddAndBlockingAcceptOnSpawnedListener)
+{
+	if (!fallback_possible())
+		GTEST_SKIP() << "needs the user-space fallback";
+	std::string out, err;
+	ASSERT_EQ(run({kProbe, "epollops"}, preload(rundir()), &out, &err, 60), 0) << out << err;
+	std::string stock;
+	ASSERT_EQ(run({kProbe, "epollops"}, {{"LD_PRELOAD", ""}}, &stock, nullptr, 60), 0) << stock;
+	for (const char *k : {"add=0", "pinned=1", "mod=0", "events_after_mod=1", "del=0", "events_after_del=0",
+			      "readd=0", "event_after_readd=44", "accept_after_readd=1", "dup_add_eexist=1",
+			      "events_after_dup_add=1", "blocking_accept=1", "close=0", "connect_after_close=0"})
+		EXPECT_NE(out.find(std::string(k) + "\n"), std::string::npos) << k << " in\n" << out;
+	// Same observable behaviour as without the library, except the pinning.
+	EXPECT_EQ(stock.find("pinned=1"), std::string::npos);
+}
+
 // ---- our own epoll server -------------------------------------------------
 
 TEST(OwnServer, LocalityWithUserSpaceFallback)
