@@ -14,7 +14,8 @@ set -euo pipefail
 REPO=$(cd "$(dirname "$0")/.." && pwd)
 DUR=5
 ROUNDS=3
-BUILD=${FSBENCH_BUILD:-/tmp/build-fsbench}
+# Not under /tmp: the VM rig copies files from it and the guest mounts a tmpfs on /tmp.
+BUILD=${FSBENCH_BUILD:-/var/tmp/build-fsbench}
 VM=""
 while [ $# -gt 0 ]; do
 	case "$1" in
@@ -166,6 +167,7 @@ if command -v nginx >/dev/null; then run_case nginx round_nginx; fi
 if command -v haproxy >/dev/null; then
 	BE_PF=$WORK/be.port
 	start backend 0 "$SRV" -w "$NCPU" -f "$BE_PF"
+	BE_PID=$LASTPID
 	for _ in $(seq 1 200); do [ -s "$BE_PF" ] && break; sleep 0.02; done
 	cat >"$WORK/haproxy.cfg" <<HAP
 global
@@ -182,6 +184,7 @@ backend be
   server s1 127.0.0.1:$(cat "$BE_PF")
 HAP
 	run_case haproxy round_haproxy
+	stop "$BE_PID" TERM
 fi
 
 echo
@@ -222,7 +225,12 @@ if [ -n "$VM" ]; then
 	echo
 	echo "== module path in QEMU (kernel $VM): tests/vm/run --kernel $VM --suite lib"
 	if [ -x "$REPO/tests/vm/run" ]; then
-		"$REPO/tests/vm/run" --kernel "$VM" --suite lib | grep -E "locality|conn/s|ok:|FAIL|RESULT" || true
+		FASTSOCKET_BUILD_DIR=$BUILD "$REPO/tests/vm/run" --kernel "$VM" --suite lib >"$WORK/vm.out" 2>&1 || true
+		tail -n 1 "$WORK/vm.out"
+		vmlog=$(grep -o '/[^ ]*vm-logs/[^ ]*\.log' "$WORK/vm.out" | tail -n 1)
+		if [ -n "$vmlog" ] && [ -f "$vmlog" ]; then
+			grep -aE '^   |^ok:|^FAIL:|^== ' "$vmlog" || true
+		fi
 	else
 		echo "tests/vm/run not found: module path not measured"
 	fi
