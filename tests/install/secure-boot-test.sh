@@ -65,5 +65,29 @@ r=$(mkroot nosbvar none N - no)
 expect "EFI without SecureBoot var" 0 "Secure Boot is unknown" "$r"
 expect "bad option" 64 "unknown option" "$r" --bogus
 
+# The CLI's own check (src/cli/system/secure_boot.cpp): `fastsocket status`
+# must print the enrollment steps exactly when the script says exit 2 and
+# the module is not loaded.  FASTSOCKET_CLI, else the build tree's binary.
+cli=${FASTSOCKET_CLI:-}
+for c in "$top/build/src/cli/fastsocket" /usr/bin/fastsocket; do
+	[ -n "$cli" ] || { [ -x "$c" ] && cli=$c; }
+done
+if [ -n "$cli" ]; then
+	for case in bios:0 sboff:0 noenforce:0 lockdown:2 sigenf:2; do
+		name=${case%%:*} want=${case#*:}
+		out=$("$cli" --root "$tmp/$name" status 2>&1)
+		if printf '%s\n' "$out" | grep -q "mokutil --import /var/lib/dkms/mok.pub"; then got=2; else got=0; fi
+		if [ "$got" = "$want" ]; then
+			echo "ok   fastsocket status on '$name': hint $([ "$want" = 2 ] && echo shown || echo absent)"
+		else
+			echo "FAIL fastsocket status on '$name': hint $([ "$got" = 2 ] && echo shown || echo absent), expected the opposite"
+			printf '%s\n' "$out" | head -n 12 | sed 's/^/    /'
+			fail=1
+		fi
+	done
+else
+	echo "skip fastsocket status checks: no CLI binary (set FASTSOCKET_CLI)"
+fi
+
 [ "$fail" -eq 0 ] && echo "secure-boot-test: all passed"
 exit "$fail"
