@@ -125,7 +125,10 @@ build_dkms() {
 		if [ -n "$(in_root "$ROOT" dkms status $mv -v "$ver" 2>/dev/null)" ]; then
 			in_root "$ROOT" dkms remove $mv -v "$ver" --all || true
 		fi
-		# A module left in updates/dkms makes dkms install refuse to replace it.
+		# Whatever an interrupted build left behind goes too (throw-away root),
+		# and a module left in updates/dkms makes dkms install refuse to
+		# replace it.
+		rm -rf "$ROOT/var/lib/dkms/fastsocket"
 		rm -f "$ROOT/lib/modules/$KVER/updates/dkms"/fastsocket.ko*
 		# shellcheck disable=SC2086
 		in_root "$ROOT" dkms add $mv -v "$ver" &&
