@@ -3,7 +3,8 @@
 # 5.10 6.1 6.12 sid).  For each kernel: the smoke suite with the rig's
 # self-test module and a multi-queue NIC passes; the environment, --params,
 # .files and .d reach the guest; a suite's exit status is the run's; a
-# kernel crash and a hanging suite fail the run.  Prints one line per case.
+# kernel crash, a kernel warning (with and without panic_on_warn) and a
+# hanging suite fail the run.  Prints one line per case.
 set -euo pipefail
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -41,6 +42,10 @@ for n in "${NAMES[@]}"; do
 	expect "$n" exit3 3 'FAIL: suite exit3 returned 3' --suite "$ST/exit3.sh" --module testmod --timeout 60
 	expect "$n" crash 1 'kernel problem in the serial log' --suite "$ST/crash.sh" --module testmod --timeout 60
 	expect "$n" hang 143 'stopped by timeout' --suite "$ST/hang.sh" --module testmod --timeout 5
+	expect "$n" warn 1 'kernel problem in the serial log' --suite "$ST/warn.sh" --module testmod \
+		--params warn_on_load=1 --timeout 60
+	expect "$n" warn-np 1 'kernel problem in the serial log' --suite "$ST/warn.sh" --module testmod \
+		--params warn_on_load=1 --append panic_on_warn=0 --timeout 60
 done
 [ "$failed" -eq 0 ] || die "$failed rig self-test case(s) failed"
 echo "rig self-test: all cases passed"

@@ -6,6 +6,8 @@
  * module parameter "value".  The smoke suite loads it with a parameter,
  * reads the line back and unloads it, which proves the whole chain: build
  * root, compiler, headers, kernel image, initramfs and guest tooling.
+ * warn_on_load=1 raises a WARN so that the rig's own tests can check that
+ * a kernel warning fails a run.
  */
 #include <linux/fs.h>
 #include <linux/kernel.h>
@@ -17,6 +19,11 @@
 static int value = 42;
 module_param(value, int, 0444);
 MODULE_PARM_DESC(value, "number reported by a read of /dev/fs_rig_test");
+
+static bool warn_on_load;
+module_param(warn_on_load, bool, 0444);
+MODULE_PARM_DESC(warn_on_load,
+		 "raise a kernel warning at load (tests the rig's log checks)");
 
 static ssize_t fs_rig_test_read(struct file *file, char __user *buf,
 				size_t count, loff_t *ppos)
@@ -51,6 +58,7 @@ static int __init fs_rig_test_init(void)
 		return err;
 	}
 	pr_info("fs_rig_test: loaded, value=%d\n", value);
+	WARN(warn_on_load, "fs_rig_test: warning requested by warn_on_load\n");
 	return 0;
 }
 
