@@ -160,12 +160,18 @@ void register_run(CLI::App &app, Globals &g)
 {
 	auto *sub = app.add_subcommand("run", "Run a program with libfsocket.so preloaded (listen spawn)");
 	auto req = std::make_shared<RunRequest>();
+	// The mode defaults to $FASTSOCKET_MODE (e.g. from a unit's Environment=).
+	if (const char *m = std::getenv("FASTSOCKET_MODE")) {
+		std::string mode = m;
+		if (mode == "off" || mode == "module" || mode == "userspace" || mode == "auto")
+			req->mode = mode;
+	}
 	auto profile = std::make_shared<std::string>();
 	auto dry = std::make_shared<bool>(false);
 	sub->add_option("--profile", *profile,
 			"Take enable_listen_spawn from this profile's module.parameters");
 	sub->add_flag("-n,--dry-run", *dry, "Print the environment and the command; do not run it");
-	sub->add_option("--mode", req->mode, "off, module, userspace or auto (FASTSOCKET_MODE)")
+	sub->add_option("--mode", req->mode, "off, module, userspace or auto (default: $FASTSOCKET_MODE, else auto)")
 		->check(CLI::IsMember({"off", "module", "userspace", "auto"}));
 	sub->add_option("--lib", req->lib, "Path of libfsocket.so (default: $FASTSOCKET_LIB, then the installed one)");
 	sub->add_option("--listen-spawn", req->listen_spawn, "0, 1 or 2 (FASTSOCKET_LISTEN_SPAWN)")
