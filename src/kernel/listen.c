@@ -99,8 +99,7 @@ static void fsocket_slot_release(struct fsocket_group *g, int cpu)
 	RCU_INIT_POINTER(g->local[cpu], NULL);
 	g->nr_local--;
 	/* First steer the CPU to the global listener, then close. */
-	if (g->nr_local)
-		fsocket_reuseport_update(g);
+	fsocket_reuseport_update(g);
 	queued = READ_ONCE(sk->sk_ack_backlog);
 	if (queued)
 		fsocket_stat_add(fs_compat_tcp_migrate_req(sk) ?
@@ -307,6 +306,8 @@ static int fsocket_spawn_locked(struct fsocket_group *g, struct socket *gsock,
 	struct fsocket_local *l;
 	int cpu, err;
 
+	if (READ_ONCE(g->gsk->sk_state) != TCP_LISTEN)
+		return -EINVAL;
 	fsocket_group_reap(g);
 	if (fsocket_owner_slot(g, me) >= 0)
 		return -EEXIST;
