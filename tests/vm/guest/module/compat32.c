@@ -3,7 +3,10 @@
  * the same commands as the 64-bit tests.  Prints one PASS/FAIL line per
  * check; exit status is the number of failures.
  */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <sched.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -71,6 +74,53 @@ int main(void)
 	check(ioctl(dev, FSOCKET_IOC_LISTEN, &l) == 0, "LISTEN on it");
 	check(getsockname(s.fd, (struct sockaddr *)&sin, &len) == 0 &&
 	      sin.sin_port != 0, "listener has a port");
+
+	/* ACCEPT's 64-bit user pointers, filled in by a 32-bit caller. */
+	{
+		struct fsocket_accept_arg acc;
+		struct sockaddr_in peer, mine;
+		socklen_t ml = sizeof(mine);
+		uint32_t plen = sizeof(peer);
+		int c = socket(AF_INET, SOCK_STREAM, 0), i, ok = 0;
+
+		check(connect(c, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+		      "connect to the listener");
+		memset(&acc, 0, sizeof(acc));
+		acc.fd = s.fd;
+		acc.addr = (uintptr_t)&peer;
+		acc.addrlen = (uintptr_t)&plen;
+		for (i = 0; i < 500 && !ok; i++) {
+			ok = ioctl(dev, FSOCKET_IOC_ACCEPT, &acc) == 0;
+			if (!ok)
+				usleep(2000);
+		}
+		check(ok && acc.new_fd >= 0, "ACCEPT returns a connection");
+		getsockname(c, (struct sockaddr *)&mine, &ml);
+		check(plen == sizeof(peer) && peer.sin_port == mine.sin_port,
+		      "ACCEPT wrote the peer address through the pointers");
+		if (ok)
+			close(acc.new_fd);
+		close(c);
+	}
+	if (v.features & FSOCKET_FEAT_SPAWN_LISTEN) {
+		struct fsocket_spawn_arg sp;
+		cpu_set_t set;
+
+		/* Mode 1 needs a pinned task; mode 2 pins it. */
+		CPU_ZERO(&set);
+		CPU_SET(0, &set);
+		if (v.listen_spawn == 1)
+			sched_setaffinity(0, sizeof(set), &set);
+		memset(&sp, 0, sizeof(sp));
+		sp.fd = s.fd;
+		sp.cpu = -1;
+		sp.flags = O_CLOEXEC;
+		check(ioctl(dev, FSOCKET_IOC_SPAWN_LISTEN, &sp) == 0 &&
+		      sp.local_fd >= 0 && sp.cpu >= 0, "SPAWN_LISTEN");
+		struct fsocket_fd_arg fa = { s.fd, 0 };
+		check(ioctl(dev, FSOCKET_IOC_CLOSE, &fa) == 0, "CLOSE");
+		close(sp.local_fd);
+	}
 
 	udp = socket(AF_INET, SOCK_DGRAM, 0);
 	l.fd = udp;

@@ -444,6 +444,34 @@ TEST(ListenSpawn, MoreWorkersThanCpusFallBack) {
   close(dev);
 }
 
+TEST(ListenSpawn, Mode2UsesOnlyTheAllowedCpus) {
+  REQUIRE_MODE(2);
+  REQUIRE_CPUS(4);
+  // A cpuset-like restriction with non-contiguous ids: {1, 3}.
+  int dev = OpenDev();
+  Listener l = MakeListener(dev, AF_INET);
+  std::vector<Worker> ws;
+  std::vector<int> got;
+  for (int i = 0; i < 2; i++) {
+    ws.push_back(StartWorker(dev, l.fd, {1, 3}, -1, false));
+    EXPECT_EQ(ws.back().spawn.rc, 0) << strerror(ws.back().spawn.err);
+    got.push_back(ws.back().spawn.cpu);
+  }
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, (std::vector<int>{1, 3}));
+  Worker third = StartWorker(dev, l.fd, {1, 3}, -1, false);
+  EXPECT_EQ(third.spawn.rc, -1);
+  EXPECT_EQ(third.spawn.err, EBUSY) << "CPUs 0 and 2 are free but not allowed";
+  StopWorker(third);
+  // Asking for a CPU outside the allowed set: EINVAL.
+  Worker fourth = StartWorker(dev, l.fd, {1, 3}, 2, false);
+  EXPECT_EQ(fourth.spawn.err, EINVAL);
+  StopWorker(fourth);
+  for (auto& w : ws) StopWorker(w);
+  close(l.fd);
+  close(dev);
+}
+
 TEST(ListenSpawn, ATaskKeepsItsCpuAcrossGroups) {
   REQUIRE_MODE(2);
   REQUIRE_CPUS(2);
