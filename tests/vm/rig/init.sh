@@ -10,8 +10,11 @@ exec </dev/console >/dev/console 2>&1
 mkdir -p /dev/pts /dev/shm /tmp /run
 mount -t devpts devpts /dev/pts
 mount -t tmpfs tmpfs /dev/shm
-mount -t tmpfs tmpfs /tmp
-mount -t tmpfs tmpfs /run
+# The initramfs root is already writable; a tmpfs over /tmp or /run would
+# hide host files the suite copied there (a build tree under /tmp).
+for d in /tmp /run; do
+	[ -n "$(ls -A $d)" ] || mount -t tmpfs tmpfs $d
+done
 mkdir -p /run/lock /var/run /var/log /var/tmp
 [ -d /sys/kernel/debug ] && mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 ip link set lo up

@@ -7,7 +7,7 @@
 # module's own view (`fastsocket status`).  Fails if listen spawn does not
 # reach 99% locality or any connection fails.
 set -u
-B=$(dirname "$(find / -xdev -name fastsocket -type f -path '*src/cli*' 2>/dev/null | head -n 1)")/../..
+B=$(dirname "$(find / -name fastsocket -type f -path '*src/cli*' 2>/dev/null | head -n 1)")/../..
 FS=$B/src/cli/fastsocket
 export FASTSOCKET_LIB=$B/src/lib/libfsocket.so
 SRV=$B/bench/fsbench-server
