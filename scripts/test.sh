@@ -8,7 +8,8 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
-build=${FS_BUILD_DIR:-$top/build}
+export FASTSOCKET_BUILD_DIR=${FS_BUILD_DIR:-$top/build}
+build=$FASTSOCKET_BUILD_DIR
 stages=${FS_TEST_STAGES:-"deps unit matrix vm packages"}
 vm_kernels=${FS_VM_KERNELS:-"6.1 sid"}
 
@@ -44,9 +45,10 @@ if want matrix; then
 fi
 if want vm; then
 	for k in $vm_kernels; do
-		for s in module cli lib; do
-			stage "VM $s suite on $k" "$top/tests/vm/run" --kernel "$k" --suite "$s"
-		done
+		stage "VM module suite on $k" "$top/tests/vm/run" --kernel "$k" --suite module
+		stage "VM lib suite on $k" "$top/tests/vm/run" --kernel "$k" --suite lib
+		stage "VM cli suite on $k" "$top/tests/vm/run" --kernel "$k" --suite cli --nic-queues 4
+		stage "VM demo on $k" "$top/tests/vm/run" --kernel "$k" --suite demo
 	done
 fi
 if want packages; then
