@@ -33,8 +33,16 @@ rc=$?
 echo "$out" | sed 's/^/   | /'
 [ "$rc" -eq 0 ] && ok "fastsocket run --dry-run -- /bin/true" || bad "fastsocket run --dry-run -- /bin/true: exit $rc"
 
-stats=/proc/net/fsocket_stats
-[ -r "$stats" ] && { echo "   stats before:"; sed 's/^/   | /' "$stats"; }
+# Accepted connections counted by the module (local + global accepts of the
+# "total" row of its per-CPU counters), so we know the module handled them.
+stats=/proc/fastsocket/stats
+[ -r "$stats" ] || stats=/proc/net/fsocket_stats
+accepts() {
+	awk '$1 == "cpu" { for (i = 2; i <= NF; i++) col[$i] = i }
+		$1 == "total" { print $(col["local_accept"]) + $(col["global_accept"]); f = 1 }
+		END { if (!f) print -1 }' "$stats" 2>/dev/null || echo -1
+}
+before=$(accepts)
 out=$(fastsocket run -- "$PP" both 127.0.0.1 9000 50 2>&1)
 rc=$?
 echo "$out" | sed 's/^/   | /'
@@ -48,7 +56,13 @@ if echo "$out" | grep -q '^server: .*preload=yes' && echo "$out" | grep -q '^cli
 else
 	bad "libfsocket.so not preloaded by fastsocket run"
 fi
-[ -r "$stats" ] && { echo "   stats after:"; sed 's/^/   | /' "$stats"; }
+after=$(accepts)
+if [ "$before" -ge 0 ] && [ "$after" -ge $((before + 50)) ]; then
+	ok "the module accepted the connections ($before -> $after in $stats)"
+else
+	bad "module accept counters did not grow by 50 ($before -> $after in $stats)"
+	[ -r "$stats" ] && sed 's/^/   | /' "$stats"
+fi
 
 echo "   fastsocket status:"
 fastsocket status 2>&1 | sed 's/^/   | /'
