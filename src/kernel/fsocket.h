@@ -19,11 +19,12 @@
 struct file;
 struct socket;
 
-/* main.c: the module parameters, named fsocket_<parameter>. */
-#define FSOCKET_PARAM_EXTERN(name, def, min, max, allowed, desc) \
-	extern int fsocket_##name;
-FSOCKET_PARAMS(FSOCKET_PARAM_EXTERN)
-#undef FSOCKET_PARAM_EXTERN
+/*
+ * main.c: the module parameters are variables named fsocket_<parameter>;
+ * these are the ones the module acts on.
+ */
+extern int fsocket_enable_listen_spawn;
+extern int fsocket_enable_fastsocket_debug;
 
 /* dev.c: the misc device and the ioctl dispatcher. */
 int fsocket_dev_init(void);

@@ -36,6 +36,7 @@
 
 #define FSOCKET_REAP_MS		200
 
+/* Serialises every change to the groups, their slots and the workers. */
 DEFINE_MUTEX(fsocket_listen_lock);
 LIST_HEAD(fsocket_groups);
 

@@ -11,12 +11,16 @@
 #ifndef _FSOCKET_LOG_H
 #define _FSOCKET_LOG_H
 
+#include <linux/compiler.h>
 #include <linux/printk.h>
+#include <linux/types.h>
 
 extern int fsocket_enable_fastsocket_debug;
 
-#define fs_log_on(level) \
-	((level) <= 3 || (level) <= READ_ONCE(fsocket_enable_fastsocket_debug))
+static inline bool fs_log_on(int level)
+{
+	return level <= 3 || level <= READ_ONCE(fsocket_enable_fastsocket_debug);
+}
 
 #define fs_err(fmt, ...) \
 	pr_err_ratelimited(fmt, ##__VA_ARGS__)
@@ -39,7 +43,10 @@ extern int fsocket_enable_fastsocket_debug;
 			pr_info_ratelimited(fmt, ##__VA_ARGS__);	\
 	} while (0)
 
-/* Printed with KERN_DEBUG, so dynamic debug does not hide it. */
+/*
+ * KERN_DEBUG through printk_ratelimited() rather than pr_debug_ratelimited():
+ * the module's own level decides, dynamic debug does not hide it.
+ */
 #define fs_dbg(fmt, ...)						\
 	do {								\
 		if (fs_log_on(7))					\

@@ -17,6 +17,10 @@
 #include "fsocket.h"
 #include "log.h"
 
+/*
+ * One variable, module_param and description per table row.  (A declaration
+ * macro: checkpatch's "trailing semicolon" warning does not apply.)
+ */
 #define FSOCKET_PARAM_DEFINE(name, def, min, max, allowed, desc)	\
 	int fsocket_##name = def;					\
 	module_param_named(name, fsocket_##name, int, 0444);		\
@@ -48,10 +52,12 @@ static struct fsocket_param fsocket_params[] __initdata = {
  * accepted (the table allows it) but never silently ignored: the load logs
  * what the parameter maps to on a stock kernel.
  */
-static const struct {
+struct fsocket_param_note {
 	const char *name;
 	const char *note;
-} fsocket_param_notes[] __initconst = {
+};
+
+static const struct fsocket_param_note fsocket_param_notes[] __initconst = {
 	{ "enable_receive_flow_deliver",
 	  "not implemented by this module version; fastsocket apply configures RFS/RPS steering" },
 	{ "enable_fast_epoll",

@@ -64,7 +64,7 @@ static u32 fsocket_read_indices(struct fsocket_group *g, struct sock *member,
 			struct fsocket_local *l;
 
 			l = rcu_dereference_protected(g->local[cpu],
-				lockdep_is_held(&fsocket_listen_lock));
+						      lockdep_is_held(&fsocket_listen_lock));
 			if (l && l->sock->sk == sk) {
 				idx[cpu] = i;
 				break;
@@ -123,7 +123,7 @@ static struct sock *fsocket_group_member(struct fsocket_group *g)
 		struct fsocket_local *l;
 
 		l = rcu_dereference_protected(g->local[cpu],
-			lockdep_is_held(&fsocket_listen_lock));
+					      lockdep_is_held(&fsocket_listen_lock));
 		if (l && rcu_access_pointer(l->sock->sk->sk_reuseport_cb))
 			return l->sock->sk;
 	}
