@@ -94,6 +94,17 @@ struct fsocket_listen_arg {
  * SHUTDOWN_LISTEN(fd): tears down every local listener of the group.
  * A worker that dies without CLOSE has its slot freed by the module; the
  * connections still queued on its local listener are migrated or counted.
+ *
+ * Errors (as implemented by fastsocket.ko): every fd is looked up in the
+ * caller's own table: -EBADF, -ENOTSOCK, -EPROTONOSUPPORT (not TCP).
+ * LISTEN: -EINVAL without SO_REUSEPORT.  SPAWN_LISTEN: -EINVAL if fd is not
+ * a fastsocket listener (or no longer listens), for a cpu that is not
+ * allowed/online or differs from the CPU the task already holds, and in
+ * mode 1 for an unpinned task; -EBUSY when no CPU slot is free (the task is
+ * left unpinned: use the global listener); -EEXIST for a second spawn.
+ * CLOSE: -ENOENT if the caller has no local listener in the group.  Queued
+ * connections survive a close only with net.ipv4.tcp_migrate_req=1 (5.14+),
+ * so drain with ACCEPT before CLOSE.
  */
 struct fsocket_spawn_arg {
 	__s32 fd;		/* in: a fastsocket listener of the caller */
