@@ -6,7 +6,9 @@
 #   modules/*.ko       the modules of rig/extra-modules.list and their
 #                      dependencies, decompressed; modules/order = load order
 #   config             the kernel configuration
-# Prints the directory.  The stamp .fs-kernel-ok is written last.
+# The packages are kept in $CACHE/kernels/NAME/debs-KVER/, so a change of
+# rig/extra-modules.list re-extracts without downloading.  Prints the
+# directory.  The stamp .fs-kernel-ok is written last.
 set -euo pipefail
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -22,6 +24,7 @@ need_tools dpkg-deb tar xz zstd readelf modinfo flock
 KVER=$(cat "$ROOT/.fs-root-ok")
 KDIR=$(kernel_dir "$NAME")/$KVER
 STAMP=$KDIR/.fs-kernel-ok
+DEBDIR=$(kernel_dir "$NAME")/debs-$KVER
 
 # extract_vmlinux BZIMAGE OUT: find the compressed payload in the bzImage
 # and decompress it to an ELF file (what scripts/extract-vmlinux does).
@@ -58,12 +61,10 @@ find_module() {
 	grep -E "/($name|$alt)\.ko(\.xz|\.zst|\.gz)?\$" "$listing" | head -n 1 || true
 }
 
-fetch() {
-	local work debs deb listing vmlinuz moddir path name f dep todo done_list order
-	[ -f "$STAMP" ] && return 0
-	rm -rf "$KDIR"
-	mkdir -p "$KDIR/modules"
-	work=/var/tmp/fs-kernel-dl
+# download: fetch the image package of KVER and its linux-*-KVER
+# dependencies into $DEBDIR (apt of the root, so the host's is untouched).
+download() {
+	local work=/var/tmp/fs-kernel-dl debs dep
 	rm -rf "${ROOT:?}$work"
 	mkdir -p "$ROOT$work"
 	chmod 777 "$ROOT$work"
@@ -80,14 +81,33 @@ fetch() {
 	done
 	log "$NAME: downloading $debs"
 	# shellcheck disable=SC2086
-	retry 3 in_root "$ROOT" sh -c "cd $work && apt-get download -q $debs" >"$KDIR.download.log" 2>&1 || {
-		tail -n 20 "$KDIR.download.log" >&2
+	retry 3 in_root "$ROOT" sh -c "cd $work && apt-get download -q $debs" >"$DEBDIR.download.log" 2>&1 || {
+		tail -n 20 "$DEBDIR.download.log" >&2
 		die "$NAME: could not download $debs"
 	}
+	rm -rf "$DEBDIR"
+	mkdir -p "$DEBDIR"
+	mv "$ROOT$work"/*.deb "$DEBDIR/"
+	rm -rf "${ROOT:?}$work"
+	touch "$DEBDIR/.fs-complete"
+}
+
+fetch() {
+	local deb debs listing vmlinuz moddir path name f todo done_list order list_hash
+	list_hash=$(sha256sum <"$VM_DIR/rig/extra-modules.list" | cut -d' ' -f1)
+	if [ -f "$STAMP" ] && [ "$(cat "$KDIR/.fs-modules-list" 2>/dev/null)" = "$list_hash" ]; then
+		return 0
+	fi
+	if [ ! -f "$DEBDIR/.fs-complete" ]; then
+		download
+	fi
+	rm -rf "$KDIR"
+	mkdir -p "$KDIR/modules"
+	debs=$(cd "$DEBDIR" && echo *.deb)
 	# One full extraction per package (each pass decompresses the whole
 	# data.tar), then everything is picked from the extracted tree.
 	mkdir -p "$KDIR/x"
-	for deb in "$ROOT$work"/*.deb; do
+	for deb in "$DEBDIR"/*.deb; do
 		dpkg-deb -x "$deb" "$KDIR/x"
 	done
 	vmlinuz=
@@ -126,7 +146,7 @@ fetch() {
 	order=()
 	done_list=" "
 	add_module() {
-		local name=$1 line file base
+		local name=$1 line file base dep
 		case "$done_list" in *" $name "*) return 0 ;; esac
 		done_list="$done_list$name "
 		line=$(find_module "$listing" "$name")
@@ -164,7 +184,8 @@ fetch() {
 		rm -f "$KDIR/vmlinux.tmp"
 		log "$NAME: no bootable ELF vmlinux (PVH) in the bzImage; will boot the bzImage"
 	fi
-	rm -rf "$KDIR/x" "${ROOT:?}$work"
+	rm -rf "$KDIR/x"
+	echo "$list_hash" >"$KDIR/.fs-modules-list"
 	echo "$KVER" >"$STAMP"
 	log "$NAME: kernel $KVER ready in $KDIR ($(wc -l <"$KDIR/modules/order") extra modules)"
 }
