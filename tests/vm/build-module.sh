@@ -11,18 +11,22 @@
 # Fails, printing the build log, on a compile error and on any compiler or
 # modpost warning.  A build is skipped when the same source was already
 # built for the same KVER (--force rebuilds).  Prints the module's path.
+# --out FILE: also copy the module to FILE while holding the build lock (a
+# concurrent rebuild for another caller cannot swap it underneath).
 set -euo pipefail
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-usage() { echo "usage: $0 [--testmod] [--force] NAME   (NAME: $ALL_KERNELS)" >&2; exit 2; }
+usage() { echo "usage: $0 [--testmod] [--force] [--out FILE] NAME   (NAME: $ALL_KERNELS)" >&2; exit 2; }
 TESTMOD=0
 FORCE=0
+COPY_TO=
 NAME=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--testmod) TESTMOD=1 ;;
 	--force) FORCE=1 ;;
+	--out) COPY_TO=${2:?--out needs a file}; shift ;;
 	-h | --help) usage ;;
 	-*) echo "unknown option $1" >&2; usage ;;
 	*) [ -z "$NAME" ] || usage; NAME=$1 ;;
@@ -59,14 +63,16 @@ check_log() {
 }
 
 # copy_ko SRC DEST: copy a module, decompressing .ko.xz/.ko.zst/.ko.gz.
+# Writes DEST.tmp and renames it, so readers never see a partial file.
 copy_ko() {
 	case "$1" in
-	*.ko.xz) xz -dc "$1" >"$2" ;;
-	*.ko.zst) zstd -q -dc "$1" >"$2" ;;
-	*.ko.gz) gzip -dc "$1" >"$2" ;;
-	*.ko) cp "$1" "$2" ;;
+	*.ko.xz) xz -dc "$1" >"$2.tmp" ;;
+	*.ko.zst) zstd -q -dc "$1" >"$2.tmp" ;;
+	*.ko.gz) gzip -dc "$1" >"$2.tmp" ;;
+	*.ko) cp "$1" "$2.tmp" ;;
 	*) die "unexpected module file $1" ;;
 	esac
+	mv -f "$2.tmp" "$2"
 }
 
 build_testmod() {
@@ -115,7 +121,9 @@ build_dkms() {
 		[ "$(cat "$OUT/fastsocket.ko.hash" 2>/dev/null)" = "$hash" ]; then
 		return 0
 	fi
-	rm -f "$OUT/fastsocket.ko" "$OUT/fastsocket.ko.hash"
+	# The old module stays until the new one replaces it; without a matching
+	# hash nobody takes it for this source.
+	rm -f "$OUT/fastsocket.ko.hash"
 	log=$OUT/dkms.log
 	log "$NAME: dkms build fastsocket/$ver for $KVER (log: $log)"
 	trap chroot_umount EXIT
@@ -156,10 +164,18 @@ build_dkms() {
 	echo "$hash" >"$OUT/fastsocket.ko.hash"
 }
 
+# build_and_copy BUILD-FUNCTION MODULE-FILE
+build_and_copy() {
+	"$1"
+	if [ -n "$COPY_TO" ]; then
+		cp "$2" "$COPY_TO"
+	fi
+}
+
 if [ "$TESTMOD" -eq 1 ]; then
-	with_lock "$CACHE/locks/build-$NAME.lock" build_testmod
+	with_lock "$CACHE/locks/build-$NAME.lock" build_and_copy build_testmod "$OUT/fs_rig_test.ko"
 	echo "$OUT/fs_rig_test.ko"
 else
-	with_lock "$CACHE/locks/build-$NAME.lock" build_dkms
+	with_lock "$CACHE/locks/build-$NAME.lock" build_and_copy build_dkms "$OUT/fastsocket.ko"
 	echo "$OUT/fastsocket.ko"
 fi
