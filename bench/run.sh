@@ -85,7 +85,7 @@ loadgen() { # PORT -> "rate failures"
 	echo "$out" >>"$WORK/load.log"
 	echo "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$out") $(sed -n 's/.*failures=\([0-9]*\).*/\1/p' <<<"$out")"
 }
-median() { sort -n | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
 
 # --- one round of each server; prints "rate failures locality" -----------
 round_own() { # PRELOAD
@@ -200,8 +200,8 @@ for name in own nginx haproxy; do
 	[ -s "$WORK/$name.stock" ] || continue
 	s=$(awk '{print $1}' "$WORK/$name.stock" | median)
 	f=$(awk '{print $1}' "$WORK/$name.fs" | median)
-	sl=$(awk '{print $3}' "$WORK/$name.stock" | tail -1)
-	fl=$(awk '{print $3}' "$WORK/$name.fs" | tail -1)
+	sl=$(awk '{print $3}' "$WORK/$name.stock" | median)
+	fl=$(awk '{print $3}' "$WORK/$name.fs" | median)
 	fails=$(cat "$WORK/$name.stock" "$WORK/$name.fs" | awk '{n+=$2} END {print n+0}')
 	case $name in
 	own) label="fsbench-server ($NCPU workers)" ;;
