@@ -247,6 +247,7 @@ static int epollops(void)
 	ev.data.u64 = 42;
 	printf("add=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev));
 	printf("pinned=%d\n", ({ cpu_set_t s; sched_getaffinity(0, sizeof(s), &s); CPU_COUNT(&s); }) == 1);
+	printf("cpu=%d\n", sched_getcpu());
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.u64 = 43;
 	printf("mod=%d\n", epoll_ctl(ep, EPOLL_CTL_MOD, lfd, &ev));

@@ -257,6 +257,30 @@ TEST(Epoll, ModDelReAddAndBlockingAcceptOnSpawnedListener)
 	EXPECT_EQ(stock.find("pinned=1"), std::string::npos);
 }
 
+TEST(Epoll, CpuListChoosesTheWorkersCpu)
+{
+	if (!fallback_possible() || ncpus() < 2)
+		GTEST_SKIP();
+	std::string out, err;
+	ASSERT_EQ(run({kProbe, "epollops"}, preload(rundir(), {{"FASTSOCKET_CPUS", "1"}}), &out, &err, 60), 0)
+		<< out << err;
+	EXPECT_NE(out.find("pinned=1\n"), std::string::npos) << out;
+	EXPECT_NE(out.find("cpu=1\n"), std::string::npos) << "FASTSOCKET_CPUS=1 pins to CPU 1\n" << out;
+}
+
+TEST(Epoll, Mode1UnpinnedWorkerKeepsTheGlobalListener)
+{
+	if (!fallback_possible() || ncpus() < 2)
+		GTEST_SKIP();
+	std::string out, err;
+	ASSERT_EQ(run({kProbe, "epollops"}, preload(rundir(), {{"FASTSOCKET_LISTEN_SPAWN", "1"}}), &out, &err, 60),
+		  0)
+		<< out << err;
+	EXPECT_NE(out.find("pinned=0\n"), std::string::npos) << "mode 1: the library does not pin\n" << out;
+	EXPECT_NE(out.find("events_after_mod=1\n"), std::string::npos) << out;
+	EXPECT_NE(out.find("blocking_accept=1\n"), std::string::npos) << out;
+}
+
 // ---- our own epoll server -------------------------------------------------
 
 TEST(OwnServer, LocalityWithUserSpaceFallback)
