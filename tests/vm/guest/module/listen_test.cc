@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -440,6 +441,37 @@ TEST(ListenSpawn, MoreWorkersThanCpusFallBack) {
   EXPECT_EQ(rc, 0);
   EXPECT_GE(StatTotal("fallback"), fb0 + 1);
   for (auto& w : ws) StopWorker(w);
+  close(l.fd);
+  close(dev);
+}
+
+// The result of a spawn cannot be copied back (read-only argument): EFAULT,
+// no fd leaked, and the slot is given back.
+TEST(ListenSpawn, FailedCopyOutUndoesTheSpawn) {
+  if (Mode() == 0) GTEST_SKIP() << "spawn is off";
+  int dev = OpenDev();
+  Listener l = MakeListener(dev, AF_INET);
+  int cpu = OnlineCpus().back();
+  int rc = RunChild([&] {
+    if (!PinSelf(cpu)) return 1;
+    void* ro = mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    auto* a = static_cast<fsocket_spawn_arg*>(ro);
+    *a = fsocket_spawn_arg{l.fd, -1, -1, O_CLOEXEC};
+    if (mprotect(ro, 4096, PROT_READ) != 0) return 2;
+    int probe = dup(0);
+    close(probe);
+    errno = 0;
+    if (ioctl(dev, FSOCKET_IOC_SPAWN_LISTEN, ro) != -1 || errno != EFAULT) return 3;
+    int next = dup(0);
+    if (next != probe) return 4;  // an fd leaked
+    close(next);
+    // The slot is free again: the same task can spawn on that CPU.
+    SpawnResult s = Spawn(dev, l.fd);
+    if (s.rc != 0 || s.cpu != cpu) return 10 + s.err;
+    return 0;
+  });
+  EXPECT_EQ(rc, 0) << "3: not EFAULT, 4: fd leaked, 1x: respawn errno + 10";
   close(l.fd);
   close(dev);
 }
