@@ -185,7 +185,9 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 				unloaded = true;
 		}
 		if (failure.empty() && !mod.load(&e))
-			failure = e;
+			failure = e + (do_load ? "\n(is fastsocket-dkms installed for this kernel? To tune without the "
+						 "module, set 'module: {load: false}' in the profile)"
+					       : "");
 		std::string why;
 		if (failure.empty() && !params_match(mod.parameters(), m.effective, &why))
 			failure = "fastsocket.ko was loaded but " + why + " (is " + std::string(kModprobeConf) +
