@@ -135,6 +135,8 @@ int Root::write_atomic(const std::string &abs, const std::string &data, unsigned
 {
 	if (fault_) {
 		int e = fault_(abs, data);
+		if (e < 0)
+			return 0; // swallowed, as in write()
 		if (e)
 			return e;
 	}
