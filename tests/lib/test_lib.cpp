@@ -348,6 +348,85 @@ TEST(OwnServer, KillWorkerUnderLoad)
 
 // ---- nginx ----------------------------------------------------------------
 
+namespace {
+// nginx with 2 workers, accept_mutex off, everything under dir; returns the port.
+int write_nginx_conf(const std::string &dir)
+{
+	int port = free_port();
+	mkdir((dir + "/logs").c_str(), 0755);
+	std::ofstream(dir + "/nginx.conf")
+		<< "daemon off;\nmaster_process on;\nworker_processes 2;\n"
+		<< "pid " << dir << "/nginx.pid;\nerror_log " << dir << "/logs/error.log notice;\n"
+		<< "events { accept_mutex off; worker_connections 1024; }\n"
+		<< "http {\n  access_log off;\n"
+		<< "  client_body_temp_path " << dir << "/body;\n  proxy_temp_path " << dir << "/proxy;\n"
+		<< "  fastcgi_temp_path " << dir << "/fastcgi;\n  uwsgi_temp_path " << dir << "/uwsgi;\n"
+		<< "  scgi_temp_path " << dir << "/scgi;\n"
+		<< "  server { listen 127.0.0.1:" << port << "; location / { return 200 \"ok\\n\"; } }\n}\n";
+	return port;
+}
+}  // namespace
+
+// Runs in a private network namespace (see ReloadUnderLoadZeroFailures).
+TEST(NginxInNetns, ReloadBody)
+{
+	if (!getenv("FSTEST_RELOAD_NETNS"))
+		GTEST_SKIP() << "run by Nginx.ReloadUnderLoadZeroFailures";
+	std::string dir = make_tempdir("fsock-nginx-hup");
+	int port = write_nginx_conf(dir);
+	Proc p = start({"/usr/sbin/nginx", "-p", dir, "-c", dir + "/nginx.conf"}, preload(dir), dir, "nginx");
+	ASSERT_TRUE(wait_port(port)) << slurp(p.err_path) << slurp(dir + "/logs/error.log");
+	std::this_thread::sleep_for(std::chrono::milliseconds(300));
+	long total = 0, failed = 0;
+	for (int round = 0; round < 3; round++) {
+		auto before = children_of(p.pid);
+		LoadResult during;
+		std::thread t([&] { during = load(port, "d3"); });
+		std::this_thread::sleep_for(std::chrono::milliseconds(1000));
+		kill(p.pid, SIGHUP);  // new workers start, the old ones close their listeners
+		t.join();
+		std::cout << "[ reload " << round << " ] " << during.line << "\n";
+		total += during.conns;
+		failed += during.failures;
+	}
+	LoadResult after = load(port, "3000");
+	std::set<std::string> cpus;
+	for (pid_t w : children_of(p.pid))
+		cpus.insert(cpus_allowed(w));
+	stop(p, SIGQUIT);
+	EXPECT_GT(total, 0);
+	EXPECT_EQ(failed, 0) << "connections lost across 3 reloads";
+	EXPECT_EQ(after.failures, 0) << after.line;
+	EXPECT_EQ(cpus.size(), 2u) << "the new workers took the CPUs the old ones released";
+}
+
+TEST(Nginx, ReloadUnderLoadZeroFailures)
+{
+	if (!have("/usr/sbin/nginx"))
+		GTEST_SKIP() << "nginx not installed";
+	if (!fallback_possible() || ncpus() < 2)
+		GTEST_SKIP() << "needs the user-space fallback and 2 CPUs";
+	if (getuid() != 0 || !have("/usr/bin/unshare") || access("/proc/sys/net/ipv4/tcp_migrate_req", F_OK))
+		GTEST_SKIP() << "needs root, unshare and net.ipv4.tcp_migrate_req (>= 5.14)";
+	// Old workers shut their local listeners down on reload; the connections
+	// queued there move to another listener of the group only with
+	// net.ipv4.tcp_migrate_req=1 (per network namespace): set it in a
+	// private namespace instead of on the machine.
+	char self[4096];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	ASSERT_GT(n, 0);
+	self[n] = 0;
+	std::string out, err;
+	int rc = run({"/usr/bin/unshare", "-n", "/bin/sh", "-c",
+		      "ip link set lo up && sysctl -qw net.ipv4.tcp_migrate_req=1 && exec \"$0\" "
+		      "--gtest_filter=NginxInNetns.ReloadBody",
+		      self},
+		     {{"FSTEST_RELOAD_NETNS", "1"}}, &out, &err, 120);
+	std::cout << out;
+	EXPECT_EQ(rc, 0) << out << err;
+	EXPECT_NE(out.find("[  PASSED  ] 1 test"), std::string::npos) << out;
+}
+
 TEST(Nginx, TwoWorkersUnderLibraryZeroFailures)
 {
 	if (!have("/usr/sbin/nginx"))
