@@ -67,6 +67,8 @@ TEST(Device, VersionAndFeatures) {
   ASSERT_NE(memchr(v.module_version, 0, sizeof(v.module_version)), nullptr);
   EXPECT_EQ(std::string(v.module_version),
             Trim(ReadFile("/sys/module/fastsocket/version")));
+  EXPECT_EQ(std::string(v.module_version), FASTSOCKET_EXPECTED_VERSION)
+      << "MODULE_VERSION is not the project's VERSION";
   close(dev);
 }
 
