@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -720,6 +721,11 @@ __attribute__((constructor)) static void fs_init(void)
 		} else if (fs_user_kernel_ok(kwhy, sizeof(kwhy)) < 0) {
 			snprintf(line, sizeof(line), "fastsocket: %s; %s; pass-through",
 				 why, kwhy);
+		} else if ((mkdir(fs.rundir, 0755) < 0 && errno != EEXIST) ||
+			   access(fs.rundir, W_OK | X_OK) < 0) {
+			snprintf(line, sizeof(line),
+				 "fastsocket: %s; CPU slot directory %s unusable (%s); pass-through",
+				 why, fs.rundir, strerror(errno));
 		} else {
 			fs.backend = FS_BACKEND_USER;
 			snprintf(line, sizeof(line),

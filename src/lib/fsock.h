@@ -130,4 +130,13 @@ FS_HIDDEN int fs_user_kernel_ok(char *why, size_t len);
 FS_HIDDEN void fs_user_prepare(struct fs_group *g);
 FS_HIDDEN struct fs_entry *fs_user_spawn(struct fs_group *g);
 
+/* rfd.c: source port encoding the CPU on connect(); counters. */
+FS_HIDDEN int fs_rfd_pick(int fd, int cpu);
+extern unsigned long fs_rfd_bound, fs_rfd_explicit, fs_rfd_exhausted FS_HIDDEN;
+
+/* epoll_fast.c: skip no-op EPOLL_CTL_MOD; counters. */
+FS_HIDDEN int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev);
+FS_HIDDEN void fs_epoll_forget(int fd);
+extern unsigned long fs_epoll_mod, fs_epoll_skip FS_HIDDEN;
+
 #endif /* FSOCK_H */

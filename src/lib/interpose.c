@@ -99,6 +99,7 @@ FS_API int close(int fd)
 		return syscall(SYS_close, fd);
 	if (!ACTIVE())
 		return fs_real.close(fd);
+	fs_epoll_forget(fd);
 	k = fs_kind(fd);
 	if (__builtin_expect(k == FD_NONE, 1))
 		return fs_real.close(fd);
@@ -139,8 +140,10 @@ FS_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	NEED(epoll_ctl);
 	if (!fs_real.epoll_ctl)
 		return syscall(SYS_epoll_ctl, epfd, op, fd, ev);
-	if (!ACTIVE() || fs_kind(fd) != FD_LISTEN)
+	if (!ACTIVE())
 		return fs_real.epoll_ctl(epfd, op, fd, ev);
+	if (fs_kind(fd) != FD_LISTEN)
+		return fs_epoll_fast(epfd, op, fd, ev);
 	return fs_epoll_ctl(epfd, op, fd, ev);
 }
 
@@ -151,6 +154,7 @@ static void dup_target(int oldfd, int newfd)
 
 	if (oldfd == newfd)
 		return;
+	fs_epoll_forget(newfd);
 	if (k == FD_LISTEN) {
 		struct fs_group *g = fs_group_of(newfd);
 

@@ -192,6 +192,20 @@ TEST(StartupLine, BadValuesAreNamedOnTheSameLine)
 	EXPECT_NE(l[0].find("ignored FASTSOCKET_CPUS=x-y"), std::string::npos) << l[0];
 }
 
+TEST(StartupLine, UnusableRunDirIsPassThrough)
+{
+	if (!fallback_possible())
+		GTEST_SKIP();
+	std::string err;
+	ASSERT_EQ(run({kProbe, "nothing"}, {{"LD_PRELOAD", kLib}, {"FASTSOCKET_RUNDIR", "/proc/no/such/dir"}}, nullptr,
+		      &err),
+		  0);
+	auto l = fs_lines(err);
+	ASSERT_EQ(l.size(), 1u) << err;
+	EXPECT_NE(l[0].find("CPU slot directory /proc/no/such/dir unusable"), std::string::npos) << l[0];
+	EXPECT_NE(l[0].find("; pass-through"), std::string::npos) << l[0];
+}
+
 TEST(StartupLine, CpuListIsApplied)
 {
 	if (!fallback_possible() || ncpus() < 2)
