@@ -200,6 +200,12 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 		lock = take_slot(g->port, cpu);
 		pinned = 1;
 	} else {
+		/* A worker the application already pinned keeps its CPU if free. */
+		c = fs_single_cpu();
+		if (c >= 0 && c < fs.ncpu && CPU_ISSET(c, &fs.cpus)) {
+			lock = take_slot(g->port, c);
+			cpu = c;
+		}
 		for (c = 0; c < fs.ncpu && lock < 0; c++) {
 			if (!CPU_ISSET(c, &fs.cpus))
 				continue;

@@ -282,6 +282,16 @@ TEST(Epoll, CpuListChoosesTheWorkersCpu)
 	EXPECT_NE(out.find("cpu=1\n"), std::string::npos) << "FASTSOCKET_CPUS=1 pins to CPU 1\n" << out;
 }
 
+TEST(Epoll, Mode2KeepsTheCpuTheApplicationChose)
+{
+	if (!fallback_possible() || ncpus() < 2 || !have("/usr/bin/taskset"))
+		GTEST_SKIP();
+	std::string out, err;
+	ASSERT_EQ(run({"/usr/bin/taskset", "-c", "1", kProbe, "epollops"}, preload(rundir()), &out, &err, 60), 0)
+		<< out << err;
+	EXPECT_NE(out.find("cpu=1\n"), std::string::npos) << "slot 0 is free, but the worker was on CPU 1\n" << out;
+}
+
 TEST(Epoll, Mode1UnpinnedWorkerKeepsTheGlobalListener)
 {
 	if (!fallback_possible() || ncpus() < 2)
