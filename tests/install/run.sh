@@ -173,6 +173,9 @@ done
 check "man page fastsocket(8) installed" test -s "$R/usr/share/man/man8/fastsocket.8.gz"
 check "bash completion installed" test -s "$R/usr/share/bash-completion/completions/fastsocket"
 check "secure-boot-check.sh installed and runs" in_root "$R" /usr/share/fastsocket/secure-boot-check.sh --state
+# The script and the installed CLI's status hint against fake /sys trees.
+check "Secure Boot decisions of the script and of fastsocket status (secure-boot-test.sh)" \
+	env FASTSOCKET_CLI="$R/usr/bin/fastsocket" "$HERE/secure-boot-test.sh"
 has_udev_rule() { grep -rqs fastsocket "$R/lib/udev/rules.d" "$R/usr/lib/udev/rules.d" "$R/etc/udev/rules.d"; }
 # The modprobe.d file: in /etc/modprobe.d, or an example under the docs
 # (when `fastsocket apply` writes /etc/modprobe.d/fastsocket.conf itself).
