@@ -124,7 +124,7 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 	}
 	r.stats = read_stats(root);
 	if (!r.stats.error.empty())
-		r.errors.push_back(std::string(kStatsPath) + ": " + r.stats.error);
+		r.warnings.push_back(std::string(kStatsPath) + ": unexpected format: " + r.stats.error);
 	r.secure_boot_hint = secure_boot_hint(root, r.module_loaded);
 	return r;
 }
@@ -201,6 +201,8 @@ void render_text(const StatusReport &r, std::ostream &out)
 	} else if (r.module_loaded && !r.stats.present) {
 		out << "counters: " << kStatsPath << " not available\n";
 	}
+	for (const auto &w : r.warnings)
+		out << "warning: " << w << "\n";
 	for (const auto &e : r.errors)
 		out << "error: " << e << "\n";
 }
@@ -268,6 +270,7 @@ void render_json(const StatusReport &r, std::ostream &out)
 		j["counters"] = nullptr;
 	}
 	j["errors"] = r.errors;
+	j["warnings"] = r.warnings;
 	out << j.dump(2) << "\n";
 }
 

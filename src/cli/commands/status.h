@@ -49,7 +49,8 @@ struct StatusReport {
 	std::vector<Iface> interfaces;
 	ModuleStats stats;
 	std::optional<std::string> secure_boot_hint;
-	std::vector<std::string> errors;
+	std::vector<std::string> errors;   // status could not be read fully: exit 1
+	std::vector<std::string> warnings; // e.g. an unreadable counters file
 };
 
 // `against`: compare with this profile's plan instead of the saved state.
