@@ -1,8 +1,7 @@
 #!/bin/sh
 # Install the files under etc/ that `cmake --install` did not install, at
 # their standard locations, so the package is complete whatever install()
-# rules exist.  A file counts as installed when a file of the same name
-# already exists anywhere under the package directory.
+# rules exist (see place() for when a file counts as installed).
 # Usage: install-etc-fallback.sh PKGDIR   (run from the source tree root)
 # UDEVRULESDIR, UNITDIR, TMPFILESDIR: the distribution's directories
 # (defaults: Debian's).
@@ -16,9 +15,15 @@ tmpfilesdir=${TMPFILESDIR:-/usr/lib/tmpfiles.d}
 place() {
 	src=$1 dir=$2 mode=$3
 	name=$(basename "$src")
-	if [ -n "$(find "$pkg" -name "$name" -print -quit)" ]; then
-		return 0
-	fi
+	# Installed already: a file of that name in a directory ending like
+	# the destination (udev/rules.d in /lib or /usr/lib; cmake may have
+	# substituted paths in it), or of the same name and content anywhere
+	# (an example under the docs; several files are called fastsocket.conf).
+	tail2=$(echo "$dir" | awk -F/ '{ print $(NF - 1) "/" $NF }')
+	[ -z "$(find "$pkg" -path "*/$tail2/$name" -print -quit)" ] || return 0
+	for g in $(find "$pkg" -type f -name "$name"); do
+		cmp -s "$g" "$src" && return 0
+	done
 	echo "install-etc-fallback: cmake did not install $src; installing it in $dir"
 	install -D -m "$mode" "$src" "$pkg$dir/$name"
 }
