@@ -10,6 +10,7 @@
 #include "fastsocket_params.h"
 #include "system/secure_boot.h"
 #include "system/sysinfo.h"
+#include "tuning/param_effect.h"
 #include "tuning/tuning.h"
 
 namespace fsock {
@@ -74,13 +75,14 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 
 #define X(name, def, min, max, allowed, desc)                                                 \
 	{                                                                                     \
-		StatusReport::Param p{#name, "", "", std::to_string(def), desc};              \
+		StatusReport::Param p{#name, "", "", std::to_string(def), desc, ""};          \
 		auto it = live.find(#name);                                                   \
 		if (it != live.end())                                                         \
 			p.live = it->second;                                                  \
 		auto ap = params_applied.find(#name);                                         \
 		if (ap != params_applied.end())                                               \
 			p.applied = ap->second;                                               \
+		p.effect = param_effect(root, #name, p.live);                                 \
 		r.params.push_back(p);                                                        \
 	}
 	FSOCKET_PARAMS(X)
@@ -146,6 +148,7 @@ void render_text(const StatusReport &r, std::ostream &out)
 	for (const auto &p : r.params) {
 		out << "  " << p.name << " = " << (p.live.empty() ? "-" : p.live) << " / "
 		    << (p.applied.empty() ? "-" : p.applied) << " / " << p.def << "\n      " << p.description << "\n";
+		out << "      on this kernel: " << p.effect << "\n";
 	}
 	if (r.profile.empty())
 		out << "profile: none applied (no saved state in " << r.state_path << ")\n";
@@ -222,7 +225,8 @@ void render_json(const StatusReport &r, std::ostream &out)
 		params[p.name] = {{"live", p.live.empty() ? json(nullptr) : json(p.live)},
 				  {"applied", p.applied.empty() ? json(nullptr) : json(p.applied)},
 				  {"default", p.def},
-				  {"description", p.description}};
+				  {"description", p.description},
+				  {"effect", p.effect}};
 	j["parameters"] = params;
 	j["profile"] = r.profile.empty() ? json(nullptr)
 					 : json{{"name", r.profile},

@@ -18,6 +18,7 @@ namespace fsock {
 struct StatusReport {
 	struct Param {
 		std::string name, live, applied, def, description;
+		std::string effect; // what it does on this kernel (param_effect)
 	};
 	struct Drift {
 		std::string area, target, path, want, now;
