@@ -59,7 +59,7 @@ struct fsocket_param_note {
 
 static const struct fsocket_param_note fsocket_param_notes[] __initconst = {
 	{ "enable_receive_flow_deliver",
-	  "not implemented by this module version; fastsocket apply configures RFS/RPS steering" },
+	  "libfsocket encodes the CPU in the source port; RFS steers replies (fastsocket apply)" },
 	{ "enable_fast_epoll",
 	  "not implemented in the kernel; the preload library decides what to skip" },
 	{ "enable_direct_tcp",
