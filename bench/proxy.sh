@@ -62,6 +62,7 @@ median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
 BE_PF=$WORK/be.port
 setsid "$SRV" -w "$NCPU" -f "$BE_PF" >"$WORK/be.out" 2>&1 &
 PIDS+=($!)
+disown $!	# killed by cleanup: no job report
 for _ in $(seq 1 200); do [ -s "$BE_PF" ] && break; sleep 0.02; done
 HAP_PORT=$(free_port)
 cat >"$WORK/haproxy.cfg" <<HAP
