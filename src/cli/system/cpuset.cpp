@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "system/cpuset.h"
+#include "system/root.h"
 
 #include <cctype>
 #include <cstdint>
@@ -11,16 +12,6 @@ namespace {
 
 // Kernel limit on CPU ids (NR_CPUS is at most 8192 in distribution kernels).
 constexpr unsigned kMaxCpus = 1u << 16;
-
-std::string strip(const std::string &s)
-{
-	std::size_t b = 0, e = s.size();
-	while (b < e && std::isspace(static_cast<unsigned char>(s[b])))
-		b++;
-	while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1])))
-		e--;
-	return s.substr(b, e - b);
-}
 
 bool parse_uint(const std::string &s, unsigned *out)
 {
@@ -41,7 +32,7 @@ bool parse_uint(const std::string &s, unsigned *out)
 bool CpuSet::parse_list(const std::string &text, CpuSet *out, std::string *err)
 {
 	CpuSet set;
-	std::string s = strip(text);
+	std::string s = fsock::trim(text);
 	if (s.empty()) {
 		*out = set;
 		return true;
@@ -49,7 +40,7 @@ bool CpuSet::parse_list(const std::string &text, CpuSet *out, std::string *err)
 	std::size_t pos = 0;
 	while (pos <= s.size()) {
 		std::size_t comma = s.find(',', pos);
-		std::string item = strip(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
+		std::string item = fsock::trim(s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos));
 		std::size_t dash = item.find('-');
 		unsigned lo, hi;
 		bool ok;
@@ -57,8 +48,8 @@ bool CpuSet::parse_list(const std::string &text, CpuSet *out, std::string *err)
 			ok = parse_uint(item, &lo);
 			hi = lo;
 		} else {
-			ok = parse_uint(strip(item.substr(0, dash)), &lo) &&
-			     parse_uint(strip(item.substr(dash + 1)), &hi);
+			ok = parse_uint(fsock::trim(item.substr(0, dash)), &lo) &&
+			     parse_uint(fsock::trim(item.substr(dash + 1)), &hi);
 		}
 		if (!ok) {
 			if (err)
@@ -87,7 +78,7 @@ bool CpuSet::parse_list(const std::string &text, CpuSet *out, std::string *err)
 
 bool CpuSet::parse_mask(const std::string &text, CpuSet *out, std::string *err)
 {
-	std::string s = strip(text);
+	std::string s = fsock::trim(text);
 	if (s.empty()) {
 		if (err)
 			*err = "empty CPU mask";
