@@ -35,34 +35,14 @@ cmake --build "$BUILD" -j"$(nproc)" --target fsocket fsbench-server fsbench-load
 LIB=$(find "$BUILD" -name libfsocket.so -type f | head -1)
 SRV=$BUILD/bench/fsbench-server
 LOAD=$BUILD/bench/fsbench-load
-NCPU=$(nproc)
-WORK=$(mktemp -d /tmp/fsproxy.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]:-}"; do
-		[ -n "$p" ] && kill -KILL -- "-$p" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 1 500); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
-median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_init fsproxy
 
 BE_PF=$WORK/be.port
 setsid "$SRV" -w "$NCPU" -f "$BE_PF" >"$WORK/be.out" 2>&1 &
 PIDS+=($!)
-disown $!	# killed by cleanup: no job report
+disown $!	# killed by bench_cleanup: no job report
 for _ in $(seq 1 200); do [ -s "$BE_PF" ] && break; sleep 0.02; done
 HAP_PORT=$(free_port)
 cat >"$WORK/haproxy.cfg" <<HAP

@@ -39,28 +39,9 @@ for f in "$LIB" "$SRV" "$LOAD" "$OVH"; do
 	[ -x "$f" ] || [ -f "$f" ] || { echo "run.sh: missing $f" >&2; exit 1; }
 done
 
-NCPU=$(nproc)
-WORK=$(mktemp -d /tmp/fsbench.XXXXXX)
-chmod 755 "$WORK"
-PIDS=()
-cleanup() {
-	for p in "${PIDS[@]:-}"; do
-		[ -n "$p" ] && kill -KILL -- "-$p" 2>/dev/null || true
-	done
-	rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-free_port() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-	for _ in $(seq 1 500); do
-		(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-		sleep 0.02
-	done
-	return 1
-}
+# shellcheck source=bench/common.sh
+. "$(dirname "$0")/common.sh"
+bench_init fsbench
 # start NAME PRELOAD(0/1) CMD... : runs CMD in its own process group
 start() {
 	local name=$1 pre=$2
@@ -85,7 +66,6 @@ loadgen() { # PORT -> "rate failures"
 	echo "$out" >>"$WORK/load.log"
 	echo "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$out") $(sed -n 's/.*failures=\([0-9]*\).*/\1/p' <<<"$out")"
 }
-median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
 
 # --- one round of each server; prints "rate failures locality" -----------
 round_own() { # PRELOAD
