@@ -32,3 +32,21 @@ wait_port() {
 }
 
 median() { sort -g | awk '{a[NR]=$1} END {print (NR ? a[int((NR+1)/2)] : 0)}'; }
+
+# write_haproxy_cfg FILE FRONT_PORT BACKEND_PORT: an HTTP proxy with NCPU threads
+write_haproxy_cfg() {
+	cat >"$1" <<HAP
+global
+  nbthread $NCPU
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 10s
+  timeout server 10s
+frontend fe
+  bind 127.0.0.1:$2
+  default_backend be
+backend be
+  server s1 127.0.0.1:$3
+HAP
+}

@@ -149,20 +149,7 @@ if command -v haproxy >/dev/null; then
 	start backend 0 "$SRV" -w "$NCPU" -f "$BE_PF"
 	BE_PID=$LASTPID
 	for _ in $(seq 1 200); do [ -s "$BE_PF" ] && break; sleep 0.02; done
-	cat >"$WORK/haproxy.cfg" <<HAP
-global
-  nbthread $NCPU
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 10s
-  timeout server 10s
-frontend fe
-  bind 127.0.0.1:$HAP_PORT
-  default_backend be
-backend be
-  server s1 127.0.0.1:$(cat "$BE_PF")
-HAP
+	write_haproxy_cfg "$WORK/haproxy.cfg" "$HAP_PORT" "$(cat "$BE_PF")"
 	run_case haproxy round_haproxy
 	stop "$BE_PID" TERM
 fi
