@@ -80,6 +80,8 @@ download() {
 		esac
 	done
 	log "$NAME: downloading $debs"
+	# On a fresh cache nothing has created the kernel directory yet.
+	mkdir -p "$(dirname "$DEBDIR")"
 	# shellcheck disable=SC2086
 	retry 3 in_root "$ROOT" sh -c "cd $work && apt-get download -q $debs" >"$DEBDIR.download.log" 2>&1 || {
 		tail -n 20 "$DEBDIR.download.log" >&2
