@@ -27,8 +27,6 @@ struct fs_state fs = { .devfd = -1 };
 struct fs_real fs_real;
 __thread int fs_tl_cpu __attribute__((tls_model("initial-exec"))) = -1;
 
-#define FS_MAX_FDS (1 << 22)
-
 #define RESOLVE(name) do {						\
 	if (!fs_real.name)						\
 		fs_real.name = (__typeof__(fs_real.name))dlsym(RTLD_NEXT, #name); \
@@ -650,6 +648,8 @@ __attribute__((constructor)) static void fs_init(void)
 	int want_mode = 0, n; /* 0 auto, 1 module, 2 userspace, 3 off */
 
 	fs_resolve();
+	if (getenv("FASTSOCKET_STATS_FILE") && *getenv("FASTSOCKET_STATS_FILE"))
+		__atomic_store_n(&fs_out_stats, 1, __ATOMIC_RELEASE);
 	fs.spawn_mode = 2;
 	if (verbose && *verbose)
 		fs.verbose = atoi(verbose) < 0 ? 0 : atoi(verbose);

@@ -136,15 +136,19 @@ int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev)
 __attribute__((destructor)) static void fs_stats_at_exit(void)
 {
 	const char *path = getenv("FASTSOCKET_STATS_FILE");
-	char line[256];
+	char line[384];
 	int fd, n;
 
 	if (!path || !*path || !fs.ready)
 		return;
 	n = snprintf(line, sizeof(line),
-		     "pid=%d epoll_mod=%lu epoll_skip=%lu rfd_bound=%lu rfd_explicit=%lu rfd_exhausted=%lu\n",
+		     "pid=%d epoll_mod=%lu epoll_skip=%lu rfd_bound=%lu rfd_explicit=%lu rfd_exhausted=%lu"
+		     " out_local=%lu out_remote=%lu out_norx=%lu\n",
 		     (int)getpid(), fs_epoll_mod, fs_epoll_skip, fs_rfd_bound,
-		     fs_rfd_explicit, fs_rfd_exhausted);
+		     fs_rfd_explicit, fs_rfd_exhausted,
+		     __atomic_load_n(&fs_out_local, __ATOMIC_RELAXED),
+		     __atomic_load_n(&fs_out_remote, __ATOMIC_RELAXED),
+		     __atomic_load_n(&fs_out_norx, __ATOMIC_RELAXED));
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return;

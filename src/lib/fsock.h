@@ -47,6 +47,7 @@ struct fs_entry {
 };
 
 #define FS_MAX_GROUPS 64
+#define FS_MAX_FDS (1 << 22)	/* fds above this are never tracked */
 
 struct fs_group {
 	int used;		/* 0 free, 1 being set up, 2 ready (atomic) */
@@ -133,6 +134,17 @@ FS_HIDDEN struct fs_entry *fs_user_spawn(struct fs_group *g);
 /* rfd.c: source port encoding the CPU on connect(); counters. */
 FS_HIDDEN int fs_rfd_pick(int fd, int cpu);
 extern unsigned long fs_rfd_bound, fs_rfd_explicit, fs_rfd_exhausted FS_HIDDEN;
+
+/*
+ * rfd.c: reply locality of outgoing connections, measured only when
+ * FASTSOCKET_STATS_FILE is set (fs_out_stats, decided by the constructor,
+ * in every mode including off): connect() marks the fd, close() of a marked
+ * fd compares SO_INCOMING_CPU with the closing thread's CPU.
+ */
+extern int fs_out_stats FS_HIDDEN;
+FS_HIDDEN void fs_out_forget(int fd);	/* new fd number: drop a stale mark */
+FS_HIDDEN void fs_out_closing(int fd);	/* fd is being closed: count it */
+extern unsigned long fs_out_local, fs_out_remote, fs_out_norx FS_HIDDEN;
 
 /* epoll_fast.c: skip no-op EPOLL_CTL_MOD; counters. */
 FS_HIDDEN int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev);

@@ -15,6 +15,9 @@
 
 #define ACTIVE() (__builtin_expect(fs.backend != FS_BACKEND_OFF, 1))
 
+/* FASTSOCKET_STATS_FILE measurement (rfd.c): one load + branch otherwise. */
+#define OUT_STATS() (__builtin_expect(__atomic_load_n(&fs_out_stats, __ATOMIC_RELAXED), 0))
+
 #define NEED(name) do {							\
 	if (__builtin_expect(!fs_real.name, 0))				\
 		fs_resolve();						\
@@ -28,6 +31,8 @@ FS_API int socket(int domain, int type, int protocol)
 	if (!fs_real.socket)
 		return syscall(SYS_socket, domain, type, protocol);
 	fd = fs_real.socket(domain, type, protocol);
+	if (fd >= 0 && OUT_STATS())
+		fs_out_forget(fd);	/* closed behind our back (close_range...) */
 	if (fd >= 0 && ACTIVE())
 		fs_set_kind(fd, fs_is_tcp(domain, type, protocol) ? FD_TCP : FD_NONE);
 	return fd;
@@ -69,6 +74,8 @@ FS_API int accept4(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		nfd = fs_real.accept4(fd, addr, len, flags);
 	else
 		nfd = fs_accept(fd, addr, len, flags);
+	if (nfd >= 0 && OUT_STATS())
+		fs_out_forget(nfd);
 	if (nfd >= 0 && ACTIVE())
 		fs_set_kind(nfd, FD_NONE);
 	return nfd;
@@ -85,6 +92,8 @@ FS_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
 		nfd = fs_real.accept(fd, addr, len);
 	else
 		nfd = fs_accept(fd, addr, len, 0);
+	if (nfd >= 0 && OUT_STATS())
+		fs_out_forget(nfd);
 	if (nfd >= 0 && ACTIVE())
 		fs_set_kind(nfd, FD_NONE);
 	return nfd;
@@ -95,6 +104,8 @@ FS_API int close(int fd)
 	int k;
 
 	NEED(close);
+	if (OUT_STATS())
+		fs_out_closing(fd);
 	if (!fs_real.close)
 		return syscall(SYS_close, fd);
 	if (!ACTIVE())
@@ -171,6 +182,8 @@ FS_API int dup2(int oldfd, int newfd)
 	int rc;
 
 	NEED(dup2);
+	if (OUT_STATS() && oldfd != newfd)
+		fs_out_closing(newfd);	/* newfd is closed first */
 	if (!fs_real.dup2)
 		return syscall(SYS_dup2, oldfd, newfd);
 	if (!ACTIVE())
@@ -187,6 +200,8 @@ FS_API int dup3(int oldfd, int newfd, int flags)
 	int rc;
 
 	NEED(dup3);
+	if (OUT_STATS() && oldfd != newfd)
+		fs_out_closing(newfd);	/* newfd is closed first */
 	if (!fs_real.dup3)
 		return syscall(SYS_dup3, oldfd, newfd, flags);
 	if (!ACTIVE())

@@ -3,6 +3,7 @@
 // LD_PRELOAD.  The host cannot load the module: the library runs its
 // user-space back end (kernel >= 6.1), RFD switched on with FASTSOCKET_RFD.
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -103,4 +104,51 @@ TEST(FastEpoll, NoOpModIsSkippedAndSemanticsKept)
 	ASSERT_EQ(o.rc, 0) << o.err;
 	st = fstest::slurp(dir + "/stats2");
 	EXPECT_EQ(num(st, "epoll_skip"), 0) << st;
+}
+
+// Reply locality of outgoing connections (FASTSOCKET_STATS_FILE): every
+// connected TCP socket is counted once at close(), local when
+// SO_INCOMING_CPU equals the closing thread's CPU.  rfd-probe -s 0 pins its
+// backend to CPU 0; on loopback (no RPS) the backend's replies are
+// processed on the CPU that sends them, so exactly the client thread pinned
+// to CPU 0 gets local replies: out_local = N, out_remote = N * (CPUs - 1).
+// Measured with the library doing nothing else (FASTSOCKET_MODE=off) and
+// with RFD on.
+TEST(OutLocality, CountedAtCloseModeOffAndRfd)
+{
+	if (fstest::slurp("/sys/class/net/lo/queues/rx-0/rps_cpus").find_first_not_of("0,\n") !=
+	    std::string::npos)
+		GTEST_SKIP() << "RPS on lo: reply CPUs are not deterministic";
+	cpu_set_t set;
+	ASSERT_EQ(sched_getaffinity(0, sizeof(set), &set), 0);
+	if (!CPU_ISSET(0, &set) || CPU_COUNT(&set) < 2)
+		GTEST_SKIP() << "needs CPU 0 and one more CPU";
+	long ncpu = CPU_COUNT(&set);
+	std::string dir = fstest::make_tempdir("outloc");
+	struct Case {
+		const char *tag;
+		std::map<std::string, std::string> env;
+	} cases[] = {
+		{"off", {{"FASTSOCKET_MODE", "off"}}},
+		{"rfd", {{"FASTSOCKET_RFD", "1"}}},
+	};
+	for (auto &c : cases) {
+		if (std::string(c.tag) == "rfd" && !fstest::kernel_at_least(6, 1) &&
+		    access("/dev/fastsocket", R_OK | W_OK) != 0)
+			continue;
+		std::string stats = dir + "/" + c.tag;
+		c.env["FASTSOCKET_STATS_FILE"] = stats;
+		Out o = probe({"-n", "40", "-s", "0"}, c.env);
+		ASSERT_EQ(o.rc, 0) << o.err;
+		long conns = num(o.out, "conns");
+		ASSERT_EQ(conns, 40 * ncpu) << o.out;
+		std::string st = fstest::slurp(stats);
+		SCOPED_TRACE(std::string(c.tag) + ": " + st + " / " + o.out);
+		EXPECT_EQ(num(st, "out_local") + num(st, "out_remote"), conns);
+		EXPECT_EQ(num(st, "out_norx"), 0);
+		EXPECT_EQ(num(st, "out_local"), 40);
+		EXPECT_EQ(num(st, "out_local"), num(o.out, "local"));
+		if (std::string(c.tag) == "off")
+			EXPECT_EQ(num(st, "rfd_bound"), 0);
+	}
 }
