@@ -1,0 +1,221 @@
+#!/bin/sh
+# proxy suite (guest side, run as /suite.sh by tests/vm/run --suite proxy):
+# issue 6, receive flow deliver for a proxy.  haproxy (one thread per CPU)
+# on 127.0.0.1 forwards short HTTP requests of fsbench-load (on lo) to a
+# backend (fsbench-server) in network namespace `be` behind the veth pair
+# fsp0 (10.77.0.1, root namespace) <-> fsp1 (10.77.0.2, `be`).  The replies
+# of haproxy's backend connections arrive on fsp0.  libfsocket.so counts,
+# for every connection haproxy connect()s, whether the reply was processed
+# on the CPU of the haproxy thread that closes it (SO_INCOMING_CPU vs
+# sched_getcpu(): out_local / out_remote of FASTSOCKET_STATS_FILE).
+#   a. stock      haproxy with the library doing nothing but count
+#                 (FASTSOCKET_MODE=off), RPS + RFS on fsp0 (reported only)
+#   d. control    RFD on (FASTSOCKET_RFD=1 under `fastsocket run`), RPS on,
+#                 no RFS, no XDP: must stay < 99% (the test can fail)
+#   b. fastsocket `fastsocket apply` of {include: proxy, interfaces: [fsp0]}
+#                 (module RFD on, RPS/RFS from the profile, XDP program on
+#                 fsp0 steering dport % R to that CPU), `fastsocket run`: >= 99%
+#   c. xdp_only   as b, RPS and RFS switched off after apply: >= 99%
+#                 (the port-keyed XDP steering does the work, not RFS)
+# then `fastsocket revert` (XDP detached, module parameter back to 0).
+# 0 failed requests are required in every run.
+# Build first: cmake --build build --target fsocket fastsocket fsbench-server fsbench-load fs-txcsum
+set -u
+fails=0
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+find_one() { # PATH-GLOB [-type f]
+	find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -path "$1" -type f -print 2>/dev/null | head -n 1
+}
+
+LIB=$(find_one '*/src/lib/libfsocket.so')
+FS=$(find_one '*/src/cli/fastsocket')
+LOAD=$(find_one '*/bench/fsbench-load')
+SRV=$(find_one '*/bench/fsbench-server')
+TXCSUM=$(find_one '*/tests/lib/fs-txcsum')
+PROFILES=$(dirname "$(find_one '*/etc/fastsocket/profiles/proxy.yaml')")
+HAPROXY=/usr/sbin/haproxy
+IP=/usr/sbin/ip	# busybox ip has no netns support: the host's
+N=${FS_NCPU:-$(grep -c '^processor' /proc/cpuinfo)}
+REQS=${FS_PROXY_REQS:-600}
+FS_KO=${FS_KO:-/lib/fastsocket/fastsocket.ko}
+W=/tmp/proxy
+unset FASTSOCKET_RFD FASTSOCKET_MODE LD_PRELOAD
+mkdir -p $W/run
+export FASTSOCKET_RUNDIR=$W/run
+for f in "$LIB" "$FS" "$LOAD" "$SRV" "$TXCSUM" "$HAPROXY" "$IP" /usr/bin/nsenter /usr/bin/unshare; do
+	[ -n "$f" ] && [ -x "$f" ] || { bad "missing binary '$f' (proxy.files, build targets)"; echo "RESULT_PROXY=$fails"; exit 1; }
+done
+[ -f "$PROFILES/proxy.yaml" ] || { bad "no profiles"; exit 1; }
+export FASTSOCKET_PROFILE_PATH=$PROFILES
+echo "proxy: $N CPUs, kernel $(uname -r), $REQS requests per run, lib $LIB, cli $FS"
+
+# ---- module: `modprobe fastsocket` must work for apply (as in cli.sh) ----
+KVER=$(uname -r)
+cp "$FS_KO" /lib/modules-extra/fastsocket.ko
+echo "extra/fastsocket.ko:" >>"/lib/modules/$KVER/modules.dep"
+mkdir -p /etc/modprobe.d /var/lib
+modprobe fastsocket || bad "modprobe fastsocket"
+param() { tr -d '\n' </sys/module/fastsocket/parameters/"$1" 2>/dev/null; }
+
+# ---- topology ---------------------------------------------------------------
+modprobe veth 2>/dev/null || {
+	while read -r m; do
+		[ -d "/sys/module/${m%.ko}" ] || insmod "/lib/modules-extra/$m" 2>/dev/null
+	done </lib/modules-extra/order
+}
+/usr/bin/unshare -n sleep 100000 &
+NSPID=$!
+sleep 0.5
+be() { /usr/bin/nsenter -t "$NSPID" -n "$@"; }
+$IP link add fsp0 type veth peer name fsp1 || { bad "veth pair"; exit 1; }
+$IP link set fsp1 netns "$NSPID" || { bad "fsp1 into the be namespace"; exit 1; }
+$IP addr add 10.77.0.1/24 dev fsp0
+$IP link set fsp0 up
+be $IP link set lo up
+be $IP addr add 10.77.0.2/24 dev fsp1
+be $IP link set fsp1 up
+# The backend's skbs cross the pair with CHECKSUM_PARTIAL (checksum never
+# computed); XDP_REDIRECT into a cpumap rebuilds them as CHECKSUM_NONE and
+# TCP would drop them.  Tx checksum offload off on fsp1 (what `ethtool -K
+# fsp1 tx off` does): the backend computes real checksums.  Every run uses
+# the same setting.
+be "$TXCSUM" fsp1 off || bad "tx checksum offload off on fsp1"
+/usr/bin/nsenter -t "$NSPID" -n "$SRV" -a 10.77.0.2 -p 8080 -w "$N" >$W/be.out 2>&1 &
+SRVPID=$!
+for _ in $(seq 1 100); do
+	be cat /proc/net/tcp | grep -q ':1F90 00000000:0000 0A' && break
+	sleep 0.1
+done
+ping -c 1 -W 2 10.77.0.2 >/dev/null 2>&1 && ok "backend namespace reachable over fsp0" ||
+	bad "10.77.0.2 unreachable"
+
+Q=/sys/class/net/fsp0/queues/rx-0
+ALL=$(printf '%x' $(((1 << N) - 1)))
+steer() { # RPS_CPUS FLOW_CNT SOCK_FLOW_ENTRIES
+	echo "$1" >$Q/rps_cpus
+	echo "$2" >$Q/rps_flow_cnt
+	echo "$3" >/proc/sys/net/core/rps_sock_flow_entries
+}
+steering() { echo "rps_cpus=$(cat $Q/rps_cpus) rps_flow_cnt=$(cat $Q/rps_flow_cnt) sock_flow=$(cat /proc/sys/net/core/rps_sock_flow_entries) xdp=$(xdp_on && echo yes || echo no)"; }
+xdp_on() { $IP link show dev fsp0 | grep -q 'xdp'; }
+
+cat >$W/h.cfg <<CFG
+global
+	nbthread $N
+defaults
+	mode http
+	timeout connect 5s
+	timeout client 10s
+	timeout server 10s
+	# one backend connection per request, closed after the response
+	option httpclose
+	http-reuse never
+frontend f
+	bind 127.0.0.1:18080
+	default_backend b
+backend b
+	server s1 10.77.0.2:8080
+CFG
+
+# run TAG HOW -> sets LOC TOT (out_local, out_local + out_remote)
+run() {
+	tag=$1 how=$2
+	rm -f $W/$tag.stats
+	echo "== $tag: $(steering)"
+	case "$how" in
+	stock) env FASTSOCKET_STATS_FILE=$W/$tag.stats FASTSOCKET_MODE=off LD_PRELOAD="$LIB" \
+		$HAPROXY -f $W/h.cfg -db >$W/$tag.out 2>&1 & ;;
+	rfd) env FASTSOCKET_STATS_FILE=$W/$tag.stats FASTSOCKET_RFD=1 \
+		"$FS" run --lib "$LIB" -- $HAPROXY -f $W/h.cfg -db >$W/$tag.out 2>&1 & ;;
+	fs) env FASTSOCKET_STATS_FILE=$W/$tag.stats \
+		"$FS" run --lib "$LIB" -- $HAPROXY -f $W/h.cfg -db >$W/$tag.out 2>&1 & ;;
+	esac
+	hp=$!
+	for _ in $(seq 1 100); do
+		grep -q ':46A0 00000000:0000 0A' /proc/net/tcp && break
+		sleep 0.1
+	done
+	LL=$("$LOAD" -p 18080 -t "$N" -n "$REQS" -T 20000)
+	kill -USR1 $hp	# soft stop: exits through exit(), the library writes its counters
+	for _ in $(seq 1 150); do kill -0 $hp 2>/dev/null || break; sleep 0.1; done
+	kill -0 $hp 2>/dev/null && { echo "$tag: haproxy still running, SIGTERM"; kill $hp; }
+	wait $hp
+	st=$(cat $W/$tag.stats 2>/dev/null)
+	LOC=$(echo "$st" | tr ' ' '\n' | awk -F= '$1 == "out_local" { s += $2 } END { print s + 0 }')
+	REM=$(echo "$st" | tr ' ' '\n' | awk -F= '$1 == "out_remote" { s += $2 } END { print s + 0 }')
+	TOT=$((LOC + REM))
+	echo "$tag haproxy load: $LL"
+	echo "$tag library: $st"
+	head -n 3 $W/$tag.out | sed "s/^/$tag haproxy: /"
+	c=$(field conns "$LL")
+	if [ "$(field failures "$LL")" = 0 ] && [ "${c:-0}" -eq "$REQS" ]; then
+		ok "$tag: $c requests, 0 failed"
+	else
+		bad "$tag: load '$LL'"
+	fi
+	# Every request opened a backend connection: nearly all must be counted.
+	[ "$TOT" -ge $((REQS * 9 / 10)) ] && ok "$tag: $TOT backend connections counted" ||
+		bad "$tag: only $TOT backend connections counted (stats '$st')"
+}
+pm() { [ "${2:-0}" -gt 0 ] && echo $(($1 * 1000 / $2)) || echo 0; }
+
+# a. stock: the issue's baseline, RPS + RFS on fsp0
+steer "$ALL" 32768 32768
+run stock stock
+S_L=$LOC S_T=$TOT
+
+# d. control: RFD source ports, RPS on, no RFS, no XDP
+steer "$ALL" 0 0
+run control rfd
+C_L=$LOC C_T=$TOT
+steer 0 0 0
+
+# b. fastsocket apply: module RFD on, the profile's RPS/RFS, XDP on fsp0
+cat >$W/fsp.yaml <<YAML
+version: 1
+include: proxy
+interfaces: [fsp0]
+YAML
+"$FS" apply $W/fsp.yaml >$W/apply.out 2>&1
+rc=$?
+sed 's/^/apply: /' $W/apply.out
+[ $rc = 0 ] && ok "fastsocket apply" || bad "fastsocket apply exit code $rc"
+[ "$(param enable_receive_flow_deliver)" = 1 ] && ok "module enable_receive_flow_deliver=1" ||
+	bad "enable_receive_flow_deliver is '$(param enable_receive_flow_deliver)' after apply"
+xdp_on && ok "XDP program on fsp0: $($IP link show dev fsp0 | grep -o 'prog/xdp.*')" ||
+	bad "no XDP program on fsp0 after apply"
+run fastsocket fs
+F_L=$LOC F_T=$TOT
+
+# c. XDP alone: RPS and RFS off on fsp0
+steer 0 0 0
+run xdp_only fs
+X_L=$LOC X_T=$TOT
+
+"$FS" revert >$W/revert.out 2>&1
+rc=$?
+sed 's/^/revert: /' $W/revert.out
+[ $rc = 0 ] && ok "fastsocket revert" || bad "fastsocket revert exit code $rc"
+xdp_on && bad "XDP program still on fsp0 after revert" || ok "XDP program detached"
+[ "$(param enable_receive_flow_deliver)" = 0 ] && ok "enable_receive_flow_deliver back to 0" ||
+	bad "enable_receive_flow_deliver '$(param enable_receive_flow_deliver)' after revert"
+
+echo "PROXY stock=$S_L/$S_T fastsocket=$F_L/$F_T xdp_only=$X_L/$X_T control=$C_L/$C_T"
+[ "$(pm "$F_L" "$F_T")" -ge 990 ] && ok "fastsocket: $F_L/$F_T replies on the closing thread's CPU" ||
+	bad "fastsocket locality $F_L/$F_T < 99%"
+[ "$(pm "$X_L" "$X_T")" -ge 990 ] && ok "XDP alone: $X_L/$X_T replies on the closing thread's CPU" ||
+	bad "XDP-only locality $X_L/$X_T < 99%"
+if [ "$(pm "$C_L" "$C_T")" -lt 990 ]; then
+	ok "control (RFD ports, RPS, no RFS, no XDP) is not local: $C_L/$C_T: the test can fail"
+else
+	bad "control is already local ($C_L/$C_T): RPS did not spread the replies, so the >= 99% of b and c proves nothing"
+fi
+
+kill "$SRVPID" 2>/dev/null
+wait "$SRVPID" 2>/dev/null
+kill "$NSPID" 2>/dev/null
+rmmod fastsocket 2>/dev/null
+echo "RESULT_PROXY=$fails"
+exit $fails
