@@ -124,6 +124,7 @@ run() {
 	tag=$1 how=$2
 	rm -f $W/$tag.stats
 	echo "== $tag: $(steering)"
+	ce0=$(csum_errs) dr0=$(drops)
 	case "$how" in
 	stock) env FASTSOCKET_STATS_FILE=$W/$tag.stats FASTSOCKET_MODE=off LD_PRELOAD="$LIB" \
 		$HAPROXY -f $W/h.cfg -db >$W/$tag.out 2>&1 & ;;
@@ -147,6 +148,7 @@ run() {
 	REM=$(echo "$st" | tr ' ' '\n' | awk -F= '$1 == "out_remote" { s += $2 } END { print s + 0 }')
 	TOT=$((LOC + REM))
 	echo "$tag haproxy load: $LL"
+	echo "$tag kernel: tcp_in_csum_errors=$(($(csum_errs) - ce0)) fsp0_rx_dropped=$(($(drops) - dr0))"
 	echo "$tag library: $st"
 	head -n 3 $W/$tag.out | sed "s/^/$tag haproxy: /"
 	c=$(field conns "$LL")
@@ -159,6 +161,12 @@ run() {
 	[ "$TOT" -ge $((REQS * 9 / 10)) ] && ok "$tag: $TOT backend connections counted" ||
 		bad "$tag: only $TOT backend connections counted (stats '$st')"
 }
+# TCP segments dropped for a bad checksum (what a CHECKSUM_PARTIAL skb
+# redirected by XDP would become), fsp0 receive drops.
+csum_errs() {
+	awk '/^Tcp:/ { if (!h) { for (i = 1; i <= NF; i++) if ($i == "InCsumErrors") c = i; h = 1 } else print (c ? $c : 0) }' /proc/net/snmp
+}
+drops() { cat /sys/class/net/fsp0/statistics/rx_dropped; }
 pm() { [ "${2:-0}" -gt 0 ] && echo $(($1 * 1000 / $2)) || echo 0; }
 
 # a. stock: the baseline, RPS + RFS on fsp0
