@@ -3,6 +3,7 @@
 
 #include "commands/commands.h"
 #include "tuning/executor.h"
+#include "tuning/rfd_steering.h"
 #include "tuning/tuning.h"
 
 namespace fsock {
@@ -21,7 +22,7 @@ void print_plan(const Plan &plan, const Root &root, bool show_all, std::ostream 
 		out << "\n";
 	}
 	std::size_t pending = plan.pending_count();
-	out << "changes (" << pending << " of " << plan.changes.size() << " values differ):\n";
+	out << "changes (" << pending << " of " << plan.changes.size() + plan.xdp.size() << " values differ):\n";
 	for (const auto &c : plan.changes) {
 		if (!c.pending() && !show_all)
 			continue;
@@ -29,6 +30,9 @@ void print_plan(const Plan &plan, const Root &root, bool show_all, std::ostream 
 		if (c.pending() && c.kind == ValueKind::File)
 			out << "      " << root.path(c.path) << "\n";
 	}
+	for (const auto &x : plan.xdp)
+		if (x.pending() || show_all)
+			out << "  " << (x.pending() ? "" : "= ") << describe_xdp(x) << "\n";
 	if (pending == 0)
 		out << "  (none)\n";
 	const ModulePlan &m = plan.module;
@@ -55,6 +59,8 @@ void print_plan(const Plan &plan, const Root &root, bool show_all, std::ostream 
 	}
 	for (const auto &w : plan.warnings)
 		out << "warning: " << w << "\n";
+	for (const auto &n : plan.notes)
+		out << "note: " << n << "\n";
 	if (plan.nothing_to_do())
 		out << "no changes: the system already matches this profile\n";
 }

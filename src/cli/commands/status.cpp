@@ -11,6 +11,7 @@
 #include "system/secure_boot.h"
 #include "system/sysinfo.h"
 #include "tuning/param_effect.h"
+#include "tuning/rfd_steering.h"
 #include "tuning/tuning.h"
 
 namespace fsock {
@@ -48,6 +49,11 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 				params_applied[e.first] = e.second;
 			for (const auto &i : plan.interfaces)
 				iface_names.insert(i.name);
+			for (const auto &x : plan.xdp)
+				if (!x.current.ours())
+					r.drift.push_back({"rfd", x.iface, "xdp", std::string(kRfdProgName) + " attached",
+							   x.current.attached ? "prog " + std::to_string(x.current.prog_id)
+									      : "none"});
 		} catch (const PlanError &e) {
 			r.errors.push_back(e.what());
 		}
@@ -58,6 +64,12 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 		r.reload_deferred = st->module_reload_deferred;
 		wanted = st->applied;
 		params_applied = st->module_params_applied;
+		for (const auto &d : rfd_steering_drift(st->xdp)) {
+			r.drift.push_back({"rfd", d.iface, "xdp", d.want, d.now});
+			iface_names.insert(d.iface);
+		}
+		for (const auto &x : st->xdp)
+			iface_names.insert(x.iface);
 	}
 	for (const auto &w : wanted) {
 		int err = 0;
@@ -122,6 +134,13 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 			out.irqs.push_back({qi.irq, qi.queue, qi.name,
 					    root.read_trimmed("/proc/irq/" + std::to_string(qi.irq) + "/smp_affinity_list")
 						    .value_or("")});
+		XdpInfo xi;
+		std::string xe;
+		if (root.is_host_root() && xdp_query(n, &xi, &xe))
+			out.xdp = xi.ours()	   ? std::string(kRfdProgName) + " (prog " + std::to_string(xi.prog_id) +
+							 ", RFD reply steering)"
+				  : xi.attached ? "prog " + std::to_string(xi.prog_id) + " '" + xi.prog_name + "'"
+						: "none";
 		r.interfaces.push_back(out);
 	}
 	r.stats = read_stats(root);
@@ -180,6 +199,8 @@ void render_text(const StatusReport &r, std::ostream &out)
 				out << " xps_cpus " << (q.xps_cpus.empty() ? "-" : q.xps_cpus);
 			out << "\n";
 		}
+		if (!i.xdp.empty())
+			out << "  xdp: " << i.xdp << "\n";
 		for (const auto &q : i.irqs)
 			out << "  irq " << q.irq << " (" << q.name << ", queue " << q.queue << "): cpus "
 			    << (q.affinity.empty() ? "-" : q.affinity) << "\n";
@@ -255,7 +276,7 @@ void render_json(const StatusReport &r, std::ostream &out)
 		json irqs = json::array();
 		for (const auto &q : i.irqs)
 			irqs.push_back({{"irq", q.irq}, {"queue", q.queue}, {"name", q.name}, {"affinity", q.affinity}});
-		ifs.push_back({{"name", i.name}, {"queues", qs}, {"irqs", irqs}});
+		ifs.push_back({{"name", i.name}, {"queues", qs}, {"irqs", irqs}, {"xdp", i.xdp.empty() ? json(nullptr) : json(i.xdp)}});
 	}
 	j["interfaces"] = ifs;
 	if (r.stats.present && r.stats.error.empty()) {

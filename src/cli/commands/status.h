@@ -36,6 +36,7 @@ struct StatusReport {
 		std::string name;
 		std::vector<Queue> queues;
 		std::vector<Irq> irqs;
+		std::string xdp; // live system only: "none", our program, or another one
 	};
 
 	bool module_loaded = false;

@@ -58,6 +58,11 @@ std::string to_json(const SavedState &s)
 		  {"params_applied", s.module_params_applied},
 		  {"reload_deferred", s.module_reload_deferred}}},
 	};
+	json x = json::array();
+	for (const auto &e : s.xdp)
+		x.push_back({{"iface", e.iface}, {"prog_id", e.prog_id}, {"r", e.r}, {"port_lo", e.port_lo},
+			     {"port_hi", e.port_hi}});
+	j["xdp"] = x;
 	return j.dump(2) + "\n";
 }
 
@@ -79,6 +84,17 @@ SavedState from_json(const std::string &text)
 		s.module_params_before = m.value("params_before", std::map<std::string, std::string>());
 		s.module_params_applied = m.value("params_applied", std::map<std::string, std::string>());
 		s.module_reload_deferred = m.value("reload_deferred", false);
+	}
+	if (j.contains("xdp")) {
+		for (const auto &e : j["xdp"]) {
+			SavedXdp x;
+			x.iface = e.at("iface").get<std::string>();
+			x.prog_id = e.at("prog_id").get<uint32_t>();
+			x.r = e.value("r", 0u);
+			x.port_lo = e.value("port_lo", 0u);
+			x.port_hi = e.value("port_hi", 0u);
+			s.xdp.push_back(x);
+		}
 	}
 	return s;
 }

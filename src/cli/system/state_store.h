@@ -5,6 +5,7 @@
 // fsync, rename, fsync of the directory) before anything is changed.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -22,6 +23,13 @@ struct SavedEntry {
 	std::string value; // original raw bytes (originals) or applied value
 };
 
+// An XDP reply-steering program apply attached (tuning/rfd_steering.cpp).
+struct SavedXdp {
+	std::string iface;
+	uint32_t prog_id = 0;
+	unsigned r = 0, port_lo = 0, port_hi = 0;
+};
+
 struct SavedState {
 	std::string profile;
 	std::string profile_file;
@@ -33,6 +41,7 @@ struct SavedState {
 	std::map<std::string, std::string> module_params_before;
 	std::map<std::string, std::string> module_params_applied;
 	bool module_reload_deferred = false;
+	std::vector<SavedXdp> xdp;
 };
 
 class StateStore {

@@ -54,6 +54,8 @@ public:
 	void movi(int dst, int32_t imm) { emit(BPF_ALU64 | BPF_MOV | BPF_K, dst, 0, 0, imm); }
 	void alui(int op, int dst, int32_t imm) { emit(BPF_ALU64 | op | BPF_K, dst, 0, 0, imm); }
 	void alu(int op, int dst, int src) { emit(BPF_ALU64 | op | BPF_X, dst, src, 0, 0); }
+	void st(int size, int dst, int16_t off, int32_t imm) { emit(BPF_ST | size | BPF_MEM, dst, 0, off, imm); }
+	void stx(int size, int dst, int16_t off, int src) { emit(BPF_STX | size | BPF_MEM, dst, src, off, 0); }
 	// Network to host order of the low 16 bits.
 	void be16(int dst) { emit(BPF_ALU | BPF_END | BPF_TO_BE, dst, 0, 0, 16); }
 	void jmpi(int op, int dst, int32_t imm, const std::string &to) { jump(BPF_JMP | op | BPF_K, dst, 0, imm, to); }
@@ -98,60 +100,93 @@ private:
 	std::vector<std::pair<std::size_t, std::string>> fixups_;
 };
 
-// The program.  r6 = packet cursor, r7 = data_end.  Anything that is not a
-// TCP segment (IPv4 unfragmented, or IPv6 with TCP as the first header) to a
-// port in [lo, hi] passes untouched; the rest goes to cpumap[port & (r-1)],
-// or passes when that CPU has no entry (bpf_redirect_map's flags fallback).
+// The program.  A TCP segment (IPv4 unfragmented, or IPv6 with TCP as the
+// first header) to a port in [lo, hi] on which nothing listens goes to
+// cpumap[port & (r-1)]; everything else passes untouched, as does a segment
+// for a CPU without an entry (bpf_redirect_map's flags fallback).  The
+// listener check (a socket lookup with the remote end zeroed) keeps a server
+// whose port lies in the range from being pinned to one CPU.
+// Registers: r9 ctx, r8 data, r7 data_end then the port, r6 TCP header.
 std::vector<bpf_insn> rfd_program(int map_fd, const RfdSteering &c)
 {
-	enum { R0, R1, R2, R3, R4, R5, R6, R7 };
+	enum { R0, R1, R2, R3, R4, R5, R6, R7, R8, R9, R10 };
 	const int eth = 14;
+	const int16_t tuple = -40; // struct bpf_sock_tuple on the stack (36 bytes)
 	Asm a;
-	a.ldx(BPF_W, R6, R1, offsetof(xdp_md, data));
+	a.mov(R9, R1);
+	a.ldx(BPF_W, R8, R1, offsetof(xdp_md, data));
 	a.ldx(BPF_W, R7, R1, offsetof(xdp_md, data_end));
-	a.mov(R2, R6);
+	a.mov(R2, R8);
 	a.alui(BPF_ADD, R2, eth);
 	a.jmp(BPF_JGT, R2, R7, "pass");
-	a.ldx(BPF_H, R3, R6, 12);		// h_proto, as loaded (little endian)
+	a.ldx(BPF_H, R3, R8, 12);		// h_proto, as loaded (little endian)
+	for (int16_t off = tuple; off < tuple + 32; off += 8)
+		a.st(BPF_DW, R10, off, 0);
+	a.st(BPF_W, R10, tuple + 32, 0);
 	a.jmpi(BPF_JEQ, R3, 0x0008, "ipv4");	// ETH_P_IP
 	a.jmpi(BPF_JEQ, R3, 0xdd86, "ipv6");	// ETH_P_IPV6
 	a.ja("pass");
 
 	a.label("ipv4");
-	a.mov(R2, R6);
+	a.mov(R2, R8);
 	a.alui(BPF_ADD, R2, eth + 20);
 	a.jmp(BPF_JGT, R2, R7, "pass");
-	a.ldx(BPF_B, R3, R6, eth + 9);		// protocol
+	a.ldx(BPF_B, R3, R8, eth + 9);		// protocol
 	a.jmpi(BPF_JNE, R3, IPPROTO_TCP, "pass");
-	a.ldx(BPF_H, R3, R6, eth + 6);		// frag_off: MF or an offset -> pass
+	a.ldx(BPF_H, R3, R8, eth + 6);		// frag_off: MF or an offset -> pass
 	a.jmpi(BPF_JSET, R3, 0xff3f, "pass");
-	a.ldx(BPF_B, R3, R6, eth);		// version/ihl
+	a.ldx(BPF_W, R3, R8, eth + 16);		// daddr -> tuple.ipv4.daddr
+	a.stx(BPF_W, R10, tuple + 4, R3);
+	a.ldx(BPF_B, R3, R8, eth);		// version/ihl
 	a.alui(BPF_AND, R3, 0x0f);
 	a.alui(BPF_LSH, R3, 2);
 	a.jmpi(BPF_JLT, R3, 20, "pass");
+	a.mov(R6, R8);
 	a.alu(BPF_ADD, R6, R3);
 	a.alui(BPF_ADD, R6, eth);
-	a.ja("ports");
-
-	a.label("ipv6");
-	a.mov(R2, R6);
-	a.alui(BPF_ADD, R2, eth + 40);
-	a.jmp(BPF_JGT, R2, R7, "pass");
-	a.ldx(BPF_B, R3, R6, eth + 6);		// nexthdr
-	a.jmpi(BPF_JNE, R3, IPPROTO_TCP, "pass");
-	a.alui(BPF_ADD, R6, eth + 40);
-
-	a.label("ports");
 	a.mov(R2, R6);
 	a.alui(BPF_ADD, R2, 4);
 	a.jmp(BPF_JGT, R2, R7, "pass");
-	a.ldx(BPF_H, R3, R6, 2);		// dest port
-	a.be16(R3);
-	a.jmpi(BPF_JLT, R3, static_cast<int32_t>(c.port_lo), "pass");
-	a.jmpi(BPF_JGT, R3, static_cast<int32_t>(c.port_hi), "pass");
-	a.alui(BPF_AND, R3, static_cast<int32_t>(c.r - 1));
+	a.ldx(BPF_H, R3, R6, 2);		// dest port -> tuple.ipv4.dport
+	a.stx(BPF_H, R10, tuple + 10, R3);
+	a.movi(R4, 12);				// sizeof(tuple.ipv4)
+	a.ja("lookup");
+
+	a.label("ipv6");
+	a.mov(R2, R8);
+	a.alui(BPF_ADD, R2, eth + 40 + 4);
+	a.jmp(BPF_JGT, R2, R7, "pass");
+	a.ldx(BPF_B, R3, R8, eth + 6);		// nexthdr
+	a.jmpi(BPF_JNE, R3, IPPROTO_TCP, "pass");
+	for (int16_t w = 0; w < 16; w += 4) {	// daddr -> tuple.ipv6.daddr
+		a.ldx(BPF_W, R3, R8, static_cast<int16_t>(eth + 24 + w));
+		a.stx(BPF_W, R10, static_cast<int16_t>(tuple + 16 + w), R3);
+	}
+	a.ldx(BPF_H, R3, R8, eth + 40 + 2);	// dest port -> tuple.ipv6.dport
+	a.stx(BPF_H, R10, tuple + 34, R3);
+	a.movi(R4, 36);				// sizeof(tuple.ipv6)
+
+	a.label("lookup");			// r3 = port (network order), r4 = tuple size
+	a.mov(R7, R3);
+	a.be16(R7);
+	a.jmpi(BPF_JLT, R7, static_cast<int32_t>(c.port_lo), "pass");
+	a.jmpi(BPF_JGT, R7, static_cast<int32_t>(c.port_hi), "pass");
+	a.mov(R1, R9);
+	a.mov(R2, R10);
+	a.alui(BPF_ADD, R2, tuple);
+	a.mov(R3, R4);
+	a.movi(R4, -1);				// BPF_F_CURRENT_NETNS
+	a.movi(R5, 0);
+	a.call(BPF_FUNC_sk_lookup_tcp);
+	a.jmpi(BPF_JEQ, R0, 0, "steer");
+	a.mov(R1, R0);				// a listener owns this port: leave it
+	a.call(BPF_FUNC_sk_release);
+	a.ja("pass");
+
+	a.label("steer");
+	a.mov(R2, R7);
+	a.alui(BPF_AND, R2, static_cast<int32_t>(c.r - 1));
 	a.ld_map(R1, map_fd);
-	a.mov(R2, R3);
 	a.movi(R3, XDP_PASS);			// no entry for that CPU: pass
 	a.call(BPF_FUNC_redirect_map);
 	a.exit();

@@ -90,6 +90,8 @@ std::size_t Plan::pending_count() const
 	std::size_t n = 0;
 	for (const auto &c : changes)
 		n += c.pending();
+	for (const auto &x : xdp)
+		n += x.pending();
 	return n;
 }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "system/sysinfo.h"
+#include "system/xdp.h"
 
 namespace fsock {
 
@@ -53,12 +54,23 @@ struct ModulePlan {
 	enum class Action { None, Load, Reload } action = Action::None;
 };
 
+// RFD reply steering on one interface: attach our XDP program
+// (tuning/rfd_steering.cpp).  A foreign program is never replaced.
+struct XdpChange {
+	std::string iface;
+	RfdSteering cfg;
+	XdpInfo current;
+	bool blocked() const { return current.attached && !current.ours(); }
+	bool pending() const { return !current.ours() && !blocked(); }
+};
+
 struct Plan {
 	std::string profile_name;
 	std::string profile_file;
 	Topology topo;
 	std::vector<Interface> interfaces;
 	std::vector<Change> changes;
+	std::vector<XdpChange> xdp;
 	ModulePlan module;
 	std::vector<std::string> warnings;
 	std::vector<std::string> notes;

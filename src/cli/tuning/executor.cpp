@@ -5,6 +5,7 @@
 #include <ctime>
 
 #include "system/sysinfo.h"
+#include "tuning/rfd_steering.h"
 
 namespace fsock {
 
@@ -96,19 +97,8 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 		return 1;
 	}
 
-	std::vector<const Change *> pending;
-	for (const auto &c : plan.changes)
-		if (c.pending())
-			pending.push_back(&c);
-	if (pending.empty() && !do_load && !do_reload) {
-		out << "no changes: the system already matches profile " << plan.profile_name << "\n";
-		if (want_reload)
-			out << "module parameters differ from the running module; they take effect at the next load "
-			       "of fastsocket.ko (--defer-reload)\n";
-		return 0;
-	}
-
-	// 1. Save what is about to change, before changing anything.
+	// The saved state, loaded first: it also tells whether our XDP programs
+	// still match the plan (ports, R).
 	std::optional<std::string> prev_raw = store.raw();
 	SavedState st;
 	try {
@@ -123,6 +113,28 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 		    << "it saved are then lost).\n";
 		return 1;
 	}
+
+	std::vector<const Change *> pending;
+	for (const auto &c : plan.changes)
+		if (c.pending())
+			pending.push_back(&c);
+	bool xdp_todo = false;
+	for (const auto &x : plan.xdp) {
+		bool recorded = false;
+		for (const auto &s : st.xdp)
+			recorded |= s.iface == x.iface && s.prog_id == x.current.prog_id && s.r == x.cfg.r &&
+				    s.port_lo == x.cfg.port_lo && s.port_hi == x.cfg.port_hi;
+		xdp_todo |= x.pending() || (x.current.ours() && !recorded);
+	}
+	if (pending.empty() && !do_load && !do_reload && !xdp_todo) {
+		out << "no changes: the system already matches profile " << plan.profile_name << "\n";
+		if (want_reload)
+			out << "module parameters differ from the running module; they take effect at the next load "
+			       "of fastsocket.ko (--defer-reload)\n";
+		return 0;
+	}
+
+	// 1. Save what is about to change, before changing anything.
 	for (const Change *c : pending) {
 		bool known = false;
 		for (const auto &o : st.originals)
@@ -226,6 +238,14 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 		return 1;
 	}
 
+	// 4. RFD reply steering: needs the port range written above; a failure
+	// here is a warning (replies then follow RFS), recorded in the state.
+	std::size_t xdp_before = st.xdp.size();
+	attach_rfd_steering(plan, &st, out, err);
+	if (xdp_todo && store.save(st))
+		err << "warning: cannot record the XDP programs in " << root.path(store.path())
+		    << "; `fastsocket revert` will not detach them\n";
+
 	if (!skipped.empty()) {
 		std::vector<SavedEntry> keep;
 		for (const auto &a : st.applied) {
@@ -238,7 +258,8 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 		st.applied = keep;
 		store.save(st);
 	}
-	out << "applied profile " << plan.profile_name << ": " << done.size() << " change(s)";
+	std::size_t attached = st.xdp.size() > xdp_before ? st.xdp.size() - xdp_before : 0;
+	out << "applied profile " << plan.profile_name << ": " << done.size() + attached << " change(s)";
 	if (!skipped.empty())
 		out << ", " << skipped.size() << " IRQ(s) skipped";
 	out << "; saved state in " << root.path(store.path()) << " (undo with `fastsocket revert`)\n";
@@ -277,6 +298,8 @@ int revert_state(const Root &root, ModuleControl &mod, const StateStore &store, 
 			    << show_value(it->kind, it->value, it->existed) << "\n";
 		}
 	}
+
+	detach_rfd_steering(*st, &failures, out);
 
 	if (st->module_managed) {
 		bool loaded = mod.loaded();

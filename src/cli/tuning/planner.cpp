@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "tuning/tuning.h"
 
+#include "tuning/rfd_steering.h"
+
 namespace fsock {
 
 CpuSet resolve_cpus(const PlanInput &in, const CpuSpec &spec, const Interface *iface, const std::string &key)
@@ -63,7 +65,8 @@ Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &m
 	std::string err;
 	if (!read_topology(root, &plan.topo, &err))
 		throw PlanError(err);
-	bool needs_ifaces = profile.rps.enabled || profile.rfs.enabled || profile.xps.enabled || profile.irq.enabled;
+	bool needs_ifaces = profile.rps.enabled || profile.rfs.enabled || profile.xps.enabled || profile.irq.enabled ||
+			    profile_wants_rfd(profile);
 	if (needs_ifaces) {
 		if (!select_interfaces(root, profile.interfaces, &plan.interfaces, &err))
 			throw PlanError((profile.interfaces_origin.line ? profile.interfaces_origin.str() + ": interfaces: "
@@ -84,6 +87,7 @@ Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &m
 	}
 	plan_irqbalance(in, &plan);
 	plan_modprobe(in, mod, &plan);
+	plan_rfd_steering(in, &plan);
 	return plan;
 }
 

@@ -38,6 +38,16 @@ wait_file() {
 	i=0
 	while [ ! -s "$1" ] && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 }
+# wait_port PORT: until one request on 127.0.0.1:PORT succeeds (60 s at
+# most); a server under TCG on a busy host can take seconds to start.
+wait_port() {
+	i=0
+	while [ $i -lt 60 ]; do
+		[ "$(field failures "$($LOAD -p "$1" -t 1 -n 1 -T 2000 2>/dev/null)")" = 0 ] && return 0
+		sleep 1
+		i=$((i + 1))
+	done
+}
 # own_server TAG PRELOAD(0|1) -> sets LOADLINE, STATLINE, ERR
 own_server() {
 	rm -f $W/port
@@ -125,7 +135,7 @@ http {
 NGX
 LD_PRELOAD=$LIB nginx -p $W/nginx -c $W/nginx/nginx.conf >$W/nginx.out 2>$W/nginx.err &
 npid=$!
-sleep 2
+wait_port 8080
 out=$($LOAD -p 8080 -t "$N" -n "$CONNS" -T 20000)
 echo "   $out"
 [ "$(field failures "$out")" = 0 ] && [ "$(field conns "$out")" = "$CONNS" ] && ok "nginx: $CONNS connections, zero failures" || bad "nginx: $out"
@@ -171,7 +181,7 @@ backend be
 HAP
 LD_PRELOAD=$LIB haproxy -f $W/haproxy.cfg -db >$W/haproxy.out 2>$W/haproxy.err &
 hpid=$!
-sleep 2
+wait_port 8081
 out=$($LOAD -p 8081 -t "$N" -n "$HCONNS" -T 20000)
 echo "   $out"
 [ "$(field failures "$out")" = 0 ] && [ "$(field conns "$out")" = "$HCONNS" ] && ok "haproxy: $HCONNS connections, zero failures" || bad "haproxy: $out"

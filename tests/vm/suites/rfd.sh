@@ -131,7 +131,12 @@ CFG
 	rm -f $W/h.stats
 	FASTSOCKET_STATS_FILE=$W/h.stats LD_PRELOAD=$LIB /usr/sbin/haproxy -f $W/h.cfg -db >$W/h.out 2>&1 &
 	hp=$!
-	sleep 2
+	# Under TCG on a busy host haproxy can take seconds to start: wait for
+	# the port (up to 60 s) rather than a fixed sleep.
+	for _ in $(seq 60); do
+		[ "$(field failures "$($LOAD -p 18080 -t 1 -n 1 -T 2000 2>/dev/null)")" = 0 ] && break
+		sleep 1
+	done
 	LL=$($LOAD -p 18080 -t "$N" -n 400 -T 20000)
 	kill -USR1 $hp	# soft stop: exits through exit(), the library writes its counters
 	wait $hp
