@@ -127,6 +127,15 @@ contains "dry-run LD_PRELOAD" "$t/o" "LD_PRELOAD=$lib"
 contains "dry-run listen spawn" "$t/o" "FASTSOCKET_LISTEN_SPAWN=1"
 contains "dry-run command" "$t/o" "nginx -g 'daemon off;'"
 contains "one effect line" "$t/e" "fastsocket run: preloading $lib"
+# --profile proxy: listen spawn, RFD and fast epoll come from its parameters.
+LD_PRELOAD= "$fs" run --dry-run --lib "$lib" --profile "$src/etc/fastsocket/profiles/proxy.yaml" -- haproxy >"$t/o" 2>"$t/e"
+check "run --profile proxy --dry-run" 0 $?
+contains "profile: listen spawn" "$t/o" "FASTSOCKET_LISTEN_SPAWN=2"
+contains "profile: RFD" "$t/o" "FASTSOCKET_RFD=1"
+contains "profile: fast epoll" "$t/o" "FASTSOCKET_FAST_EPOLL=1"
+contains "effect line names RFD" "$t/e" "RFD on"
+LD_PRELOAD= "$fs" run --dry-run --lib "$lib" --profile "$src/etc/fastsocket/profiles/proxy.yaml" --rfd 0 -- haproxy >"$t/o" 2>/dev/null
+contains "--rfd wins over the profile" "$t/o" "FASTSOCKET_RFD=0"
 LD_PRELOAD="$lib" "$fs" run --dry-run --lib "$lib" -- x >"$t/o" 2>/dev/null
 [ "$(grep -c "$lib" "$t/o")" = 1 ] && ! grep -q "$lib:$lib" "$t/o"
 check "LD_PRELOAD not duplicated" 0 $?

@@ -140,8 +140,13 @@ std::string effect_line(const RunRequest &req, const std::string &lib, const Mod
 		s += fallback;
 	else
 		s += probe.usable ? "kernel module, " + probe.text : fallback + "; " + probe.text;
-	if (req.mode != "off")
+	if (req.mode != "off") {
 		s += ", listen spawn " + (req.listen_spawn >= 0 ? std::to_string(req.listen_spawn) : std::string("2"));
+		if (req.rfd >= 0)
+			s += std::string(", RFD ") + (req.rfd ? "on" : "off");
+		if (req.fast_epoll >= 0)
+			s += std::string(", fast epoll ") + (req.fast_epoll ? "on" : "off");
+	}
 	return s;
 }
 
@@ -169,20 +174,28 @@ void register_run(CLI::App &app, Globals &g)
 	auto profile = std::make_shared<std::string>();
 	auto dry = std::make_shared<bool>(false);
 	sub->add_option("--profile", *profile,
-			"Take enable_listen_spawn from this profile's module.parameters");
+			"Take enable_listen_spawn, enable_receive_flow_deliver and enable_fast_epoll from "
+			"this profile's module.parameters (options given here win)");
 	sub->add_flag("-n,--dry-run", *dry, "Print the environment and the command; do not run it");
 	sub->add_option("--mode", req->mode, "off, module, userspace or auto (default: $FASTSOCKET_MODE, else auto)")
 		->check(CLI::IsMember({"off", "module", "userspace", "auto"}));
 	sub->add_option("--lib", req->lib, "Path of libfsocket.so (default: $FASTSOCKET_LIB, then the installed one)");
 	sub->add_option("--listen-spawn", req->listen_spawn, "0, 1 or 2 (FASTSOCKET_LISTEN_SPAWN)")
 		->check(CLI::Range(0, 2));
+	sub->add_option("--rfd", req->rfd,
+			"0 or 1: source ports that encode the worker's CPU (FASTSOCKET_RFD; default: the "
+			"module's enable_receive_flow_deliver)")
+		->check(CLI::Range(0, 1));
+	sub->add_option("--fast-epoll", req->fast_epoll, "0 or 1 (FASTSOCKET_FAST_EPOLL; default: the module's)")
+		->check(CLI::Range(0, 1));
 	sub->add_option("--cpus", req->cpus, "CPUs workers may be pinned to, e.g. 0-3,8 (FASTSOCKET_CPUS)");
 	sub->add_option("--verbose", req->verbose, "Library verbosity 0, 1 or 2 (FASTSOCKET_VERBOSE)")
 		->check(CLI::Range(0, 2));
 	sub->add_option("command", req->command, "The program and its arguments, after --")->required();
 	sub->positionals_at_end();
 	sub->footer(R"(Prepends libfsocket.so to LD_PRELOAD (once), sets FASTSOCKET_MODE,
-FASTSOCKET_LISTEN_SPAWN, FASTSOCKET_CPUS and FASTSOCKET_VERBOSE (see src/lib/README.md),
+FASTSOCKET_LISTEN_SPAWN, FASTSOCKET_RFD, FASTSOCKET_FAST_EPOLL, FASTSOCKET_CPUS and
+FASTSOCKET_VERBOSE (see src/lib/README.md),
 checks /dev/fastsocket with the VERSION ioctl, prints one line on stderr saying what will
 be in effect, then replaces itself with the program (same PID; its exit code is the
 program's).
@@ -203,9 +216,15 @@ Exit codes: the program's own; 127 it cannot be executed; 2 bad options or profi
 				g.exit_code = rc;
 				return;
 			}
-			for (const auto &kv : p.module.params)
+			for (const auto &kv : p.module.params) {
+				int v = static_cast<int>(kv.second);
 				if (kv.first == "enable_listen_spawn" && req->listen_spawn < 0)
-					req->listen_spawn = static_cast<int>(kv.second);
+					req->listen_spawn = v;
+				else if (kv.first == "enable_receive_flow_deliver" && req->rfd < 0)
+					req->rfd = v;
+				else if (kv.first == "enable_fast_epoll" && req->fast_epoll < 0)
+					req->fast_epoll = v;
+			}
 		}
 		if (!req->cpus.empty()) {
 			CpuSet s;
@@ -232,6 +251,10 @@ Exit codes: the program's own; 127 it cannot be executed; 2 bad options or profi
 		env.emplace_back("FASTSOCKET_MODE", req->mode);
 		if (req->listen_spawn >= 0)
 			env.emplace_back("FASTSOCKET_LISTEN_SPAWN", std::to_string(req->listen_spawn));
+		if (req->rfd >= 0)
+			env.emplace_back("FASTSOCKET_RFD", std::to_string(req->rfd));
+		if (req->fast_epoll >= 0)
+			env.emplace_back("FASTSOCKET_FAST_EPOLL", std::to_string(req->fast_epoll));
 		if (!req->cpus.empty())
 			env.emplace_back("FASTSOCKET_CPUS", req->cpus);
 		if (req->verbose >= 0)

@@ -17,6 +17,8 @@ struct RunRequest {
 	int listen_spawn = -1;	  // -1: not given
 	std::string cpus;	  // FASTSOCKET_CPUS
 	int verbose = -1;
+	int rfd = -1;		  // FASTSOCKET_RFD; -1: the library reads the module parameter
+	int fast_epoll = -1;	  // FASTSOCKET_FAST_EPOLL
 	std::vector<std::string> command;
 };
 

@@ -103,6 +103,10 @@ grep -q "^options fastsocket .*enable_receive_flow_deliver=1" /etc/modprobe.d/fa
 	pass "modprobe.d options written" || fail "modprobe.d: $(cat /etc/modprobe.d/fastsocket.conf)"
 expect "live enable_receive_flow_deliver" 1 "$(param enable_receive_flow_deliver)"
 expect "live enable_listen_spawn" 2 "$(param enable_listen_spawn)"
+# RFD's receive half: the XDP cpumap program on the tuned interface.
+"$FS" status >/tmp/status-applied 2>&1
+grep -q "xdp: fs_rfd (prog [0-9]*, RFD reply steering)" /tmp/status-applied &&
+	pass "XDP reply steering attached to eth0" || fail "no fs_rfd on eth0: $(grep xdp /tmp/apply /tmp/status-applied)"
 
 echo "== apply again: no changes"
 out=$("$FS" apply "$PROXY" 2>&1)
@@ -150,7 +154,10 @@ else
 fi
 expect "enable_receive_flow_deliver after revert" 0 "$(param enable_receive_flow_deliver)"
 [ ! -e /var/lib/fastsocket/saved.json ] && pass "saved state removed" || fail "saved state left behind"
-"$FS" status | grep -q "^profile: none applied" && pass "status: no profile applied" || fail "status after revert"
+"$FS" status >/tmp/status-reverted 2>&1
+grep -q "^profile: none applied" /tmp/status-reverted && pass "status: no profile applied" || fail "status after revert"
+grep -q "xdp: none" /tmp/status-reverted && pass "XDP reply steering detached from eth0" ||
+	fail "eth0 XDP after revert: $(grep xdp /tmp/status-reverted)"
 
 echo "cli: $fails failure(s)"
 [ "$fails" -eq 0 ]
