@@ -587,41 +587,16 @@ out:
 	return err;
 }
 
-long fsocket_cmd_close(void *arg, struct fsocket_newfd *nfd)
+/*
+ * CLOSE and SHUTDOWN_LISTEN: run @op on the group of the listener that @arg
+ * names, under fsocket_listen_lock; -EINVAL if it is not a fastsocket
+ * listener.
+ */
+static long fsocket_on_group(void *arg, int (*op)(struct fsocket_group *g))
 {
 	struct fsocket_fd_arg *a = arg;
 	struct fsocket_group *g;
 	struct socket *sock;
-	int err, cpu;
-
-	if (a->reserved)
-		return -EINVAL;
-	sock = fsocket_lookup_tcp(a->fd, &err);
-	if (!sock)
-		return err;
-	mutex_lock(&fsocket_listen_lock);
-	g = fsocket_group_find(sock->sk);
-	cpu = g ? fsocket_owner_slot(g, task_pid(current)) : -1;
-	if (!g) {
-		err = -EINVAL;
-	} else if (cpu < 0) {
-		err = -ENOENT;
-	} else {
-		fsocket_slot_release(g, cpu);
-		fsocket_group_resteer(g);
-		err = 0;
-	}
-	mutex_unlock(&fsocket_listen_lock);
-	sockfd_put(sock);
-	return err;
-}
-
-long fsocket_cmd_shutdown(void *arg, struct fsocket_newfd *nfd)
-{
-	struct fsocket_fd_arg *a = arg;
-	struct fsocket_group *g;
-	struct socket *sock;
-	unsigned int cpu;
 	int err;
 
 	if (a->reserved)
@@ -631,19 +606,45 @@ long fsocket_cmd_shutdown(void *arg, struct fsocket_newfd *nfd)
 		return err;
 	mutex_lock(&fsocket_listen_lock);
 	g = fsocket_group_find(sock->sk);
-	if (g) {
-		for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-			if (fsocket_slot(g, cpu))
-				fsocket_slot_release(g, cpu);
-		}
-		fsocket_reuseport_detach(g);
-		err = 0;
-	} else {
-		err = -EINVAL;
-	}
+	err = g ? op(g) : -EINVAL;
 	mutex_unlock(&fsocket_listen_lock);
 	sockfd_put(sock);
 	return err;
+}
+
+/* CLOSE: free the calling worker's local listener and its CPU. */
+static int fsocket_close_own_slot(struct fsocket_group *g)
+{
+	int cpu = fsocket_owner_slot(g, task_pid(current));
+
+	if (cpu < 0)
+		return -ENOENT;
+	fsocket_slot_release(g, cpu);
+	fsocket_group_resteer(g);
+	return 0;
+}
+
+/* SHUTDOWN_LISTEN: every local listener goes, the CPU program too. */
+static int fsocket_shutdown_group(struct fsocket_group *g)
+{
+	unsigned int cpu;
+
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		if (fsocket_slot(g, cpu))
+			fsocket_slot_release(g, cpu);
+	}
+	fsocket_reuseport_detach(g);
+	return 0;
+}
+
+long fsocket_cmd_close(void *arg, struct fsocket_newfd *nfd)
+{
+	return fsocket_on_group(arg, fsocket_close_own_slot);
+}
+
+long fsocket_cmd_shutdown(void *arg, struct fsocket_newfd *nfd)
+{
+	return fsocket_on_group(arg, fsocket_shutdown_group);
 }
 
 void fsocket_listen_exit(void)
