@@ -30,24 +30,12 @@ Examples:
 Exit codes: 0 applied (or nothing to change), 2 the profile is invalid, 1 failed (the
 system is rolled back; the message says what failed and whether the rollback was complete).)");
 	sub->callback([&g, profile, defer]() {
-		Root root(g.root);
-		Profile p;
-		int rc = load_checked(root, *profile, &p, std::cerr);
-		if (rc != kExitOk) {
-			g.exit_code = rc;
-			return;
-		}
-		SysfsModuleControl mod(root);
-		StateStore store(root);
-		try {
-			Plan plan = build_plan(root, p, mod);
+		with_plan(g, *profile, "\nNothing was changed.", [&](const Root &root, const Plan &plan, ModuleControl &mod) {
+			StateStore store(root);
 			ExecOptions opt;
 			opt.defer_reload = *defer;
-			g.exit_code = apply_plan(root, plan, mod, store, opt, std::cout, std::cerr);
-		} catch (const PlanError &e) {
-			std::cerr << "error: " << e.what() << "\nNothing was changed.\n";
-			g.exit_code = kExitFailure;
-		}
+			return apply_plan(root, plan, mod, store, opt, std::cout, std::cerr);
+		});
 	});
 }
 

@@ -3,6 +3,7 @@
 // runs it; main.cpp holds the dispatch table.
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -33,6 +34,14 @@ void register_run(CLI::App &app, Globals &g);
 int load_checked(const Root &root, const std::string &spec, Profile *out, std::ostream &err);
 
 struct Plan;
+class ModuleControl;
+// plan and apply: load + validate `spec`, build its plan for the system and
+// hand it to `use`, whose return value becomes the exit code.  An invalid
+// profile or a plan that does not fit the system is reported here
+// (`plan_error_tail` is appended to the plan error's message).
+void with_plan(Globals &g, const std::string &spec, const char *plan_error_tail,
+	       const std::function<int(const Root &, const Plan &, ModuleControl &)> &use);
+
 // Prints a plan: header, every pending change (all changes with show_all),
 // module action, warnings.
 void print_plan(const Plan &plan, const Root &root, bool show_all, std::ostream &out);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
-#include <ostream>
+#include <iostream>
 
 #include "commands/commands.h"
 #include "profile/validate.h"
+#include "system/module_control.h"
+#include "tuning/tuning.h"
 
 namespace fsock {
 
@@ -22,6 +24,26 @@ int load_checked(const Root &root, const std::string &spec, Profile *out, std::o
 		}
 	}
 	return unreadable && diags.size() == 1 ? kExitFailure : kExitInvalid;
+}
+
+void with_plan(Globals &g, const std::string &spec, const char *plan_error_tail,
+	       const std::function<int(const Root &, const Plan &, ModuleControl &)> &use)
+{
+	Root root(g.root);
+	Profile p;
+	int rc = load_checked(root, spec, &p, std::cerr);
+	if (rc != kExitOk) {
+		g.exit_code = rc;
+		return;
+	}
+	SysfsModuleControl mod(root);
+	try {
+		Plan plan = build_plan(root, p, mod);
+		g.exit_code = use(root, plan, mod);
+	} catch (const PlanError &e) {
+		std::cerr << "error: " << e.what() << plan_error_tail << "\n";
+		g.exit_code = kExitFailure;
+	}
 }
 
 } // namespace fsock

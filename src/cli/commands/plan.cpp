@@ -82,21 +82,10 @@ Examples:
 Exit codes: 0 plan printed, 2 the profile is invalid, 1 the system cannot be read or
 the profile does not fit it (e.g. CPUs that are not online).)");
 	sub->callback([&g, profile, all]() {
-		Root root(g.root);
-		Profile p;
-		int rc = load_checked(root, *profile, &p, std::cerr);
-		if (rc != kExitOk) {
-			g.exit_code = rc;
-			return;
-		}
-		SysfsModuleControl mod(root);
-		try {
-			Plan plan = build_plan(root, p, mod);
+		with_plan(g, *profile, "", [&](const Root &root, const Plan &plan, ModuleControl &) {
 			print_plan(plan, root, *all, std::cout);
-		} catch (const PlanError &e) {
-			std::cerr << "error: " << e.what() << "\n";
-			g.exit_code = kExitFailure;
-		}
+			return static_cast<int>(kExitOk);
+		});
 	});
 }
 

@@ -276,7 +276,10 @@ void render_json(const StatusReport &r, std::ostream &out)
 		json irqs = json::array();
 		for (const auto &q : i.irqs)
 			irqs.push_back({{"irq", q.irq}, {"queue", q.queue}, {"name", q.name}, {"affinity", q.affinity}});
-		ifs.push_back({{"name", i.name}, {"queues", qs}, {"irqs", irqs}, {"xdp", i.xdp.empty() ? json(nullptr) : json(i.xdp)}});
+		ifs.push_back({{"name", i.name},
+			       {"queues", qs},
+			       {"irqs", irqs},
+			       {"xdp", i.xdp.empty() ? json(nullptr) : json(i.xdp)}});
 	}
 	j["interfaces"] = ifs;
 	if (r.stats.present && r.stats.error.empty()) {
