@@ -48,6 +48,7 @@ if want vm; then
 		stage "VM module suite on $k" "$top/tests/vm/run" --kernel "$k" --suite module
 		stage "VM lib suite on $k" "$top/tests/vm/run" --kernel "$k" --suite lib
 		stage "VM rfd suite on $k" "$top/tests/vm/run" --kernel "$k" --suite rfd
+		stage "VM proxy suite on $k" "$top/tests/vm/run" --kernel "$k" --suite proxy
 		stage "VM cli suite on $k" "$top/tests/vm/run" --kernel "$k" --suite cli --nic-queues 4
 		stage "VM demo on $k" "$top/tests/vm/run" --kernel "$k" --suite demo
 	done
