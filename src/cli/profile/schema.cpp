@@ -154,7 +154,7 @@ std::string check_flow_entries(const PNode &n)
 	std::string p = int_range(0, 1L << 29)(n);
 	if (!p.empty())
 		return p;
-	long v;
+	long v = 0;
 	parse_long(n.scalar, &v);
 	if (v != 0 && !is_power_of_two(v))
 		return "not a power of two (the kernel rounds it up)";
