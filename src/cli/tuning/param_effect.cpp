@@ -4,6 +4,8 @@
 #include <cstdlib>
 
 #include "fastsocket_params.h"
+#include "system/sysinfo.h"
+#include "system/xdp.h"
 
 namespace fsock {
 
@@ -23,6 +25,22 @@ std::string sysctl_word(const Root &root, const std::string &path)
 {
 	auto v = root.read_trimmed(path);
 	return v ? *v : "unavailable";
+}
+
+// Interfaces running our XDP reply steering (live system only).
+std::string xdp_state(const Root &root)
+{
+	if (!root.is_host_root())
+		return "XDP steering not checked under --root";
+	std::string on;
+	for (const auto &n : list_interfaces(root)) {
+		XdpInfo x;
+		std::string err;
+		if (xdp_query(n, &x, &err) && x.ours())
+			on += (on.empty() ? "" : ",") + n;
+	}
+	return on.empty() ? "no fs_rfd XDP program attached (fastsocket apply attaches it)"
+			  : "fs_rfd XDP program on " + on + " sends them to CPU port % R";
 }
 
 std::string rfs_state(const Root &root)
@@ -54,7 +72,7 @@ std::string param_effect(const Root &root, const std::string &name, const std::s
 		if (v == 0)
 			return "off: outgoing connections get the kernel's source port";
 		return "libfsocket binds outgoing connections to a port with port % R == worker CPU "
-		       "(ip_local_port_range honoured); replies are steered by RFS: " + rfs_state(root);
+		       "(ip_local_port_range honoured); replies: " + xdp_state(root) + ", then RFS: " + rfs_state(root);
 	}
 	if (name == "enable_fast_epoll") {
 		if (v == 0)
