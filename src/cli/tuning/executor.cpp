@@ -126,6 +126,12 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 				    s.port_lo == x.cfg.port_lo && s.port_hi == x.cfg.port_hi;
 		xdp_todo |= x.pending() || (x.current.ours() && !recorded);
 	}
+	for (const auto &s : st.xdp) { // attached by an earlier apply, not wanted now
+		bool planned = false;
+		for (const auto &x : plan.xdp)
+			planned |= x.iface == s.iface;
+		xdp_todo |= !planned;
+	}
 	if (pending.empty() && !do_load && !do_reload && !xdp_todo) {
 		out << "no changes: the system already matches profile " << plan.profile_name << "\n";
 		if (want_reload)

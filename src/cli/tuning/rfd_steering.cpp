@@ -83,6 +83,22 @@ std::string describe_xdp(const XdpChange &x)
 
 void attach_rfd_steering(const Plan &plan, SavedState *st, std::ostream &out, std::ostream &err)
 {
+	// Programs an earlier apply attached where this plan wants none (a
+	// profile without RFD now, or an interface no longer tuned).
+	std::vector<SavedXdp> still;
+	for (const auto &s : st->xdp) {
+		bool planned = false;
+		for (const auto &x : plan.xdp)
+			planned |= x.iface == s.iface;
+		std::string e;
+		if (planned)
+			still.push_back(s);
+		else if (!xdp_detach(s.iface, s.prog_id, &e))
+			err << "warning: [rfd] " << e << "\n";
+		else
+			out << "  [rfd] " << s.iface << ": XDP reply steering detached (not in this profile)\n";
+	}
+	st->xdp = still;
 	for (const auto &x : plan.xdp) {
 		if (x.blocked())
 			continue;

@@ -21,8 +21,9 @@ void plan_rfd_steering(const PlanInput &in, Plan *plan);
 // "[rfd] fsp0: XDP reply steering none -> fs_rfd (...)"
 std::string describe_xdp(const XdpChange &x);
 
-// Attaches every pending program (replacing ours when its ports or R
-// changed since st->xdp was saved) and records them in st->xdp.
+// Detaches the programs st->xdp recorded that the plan no longer wants,
+// attaches every pending one (replacing ours when its ports or R changed
+// since st->xdp was saved) and records them in st->xdp.
 void attach_rfd_steering(const Plan &plan, SavedState *st, std::ostream &out, std::ostream &err);
 
 // Detaches what st.xdp recorded; problems are appended to *failures.
