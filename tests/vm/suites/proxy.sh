@@ -3,7 +3,8 @@
 # issue 6, receive flow deliver for a proxy.  haproxy (one thread per CPU)
 # on 127.0.0.1 forwards short HTTP requests of fsbench-load (on lo) to a
 # backend (fsbench-server) in network namespace `be` behind the veth pair
-# fsp0 (10.77.0.1, root namespace) <-> fsp1 (10.77.0.2, `be`).  The replies
+# fsp0 (10.77.0.1, fd77::1, root namespace) <-> fsp1 (10.77.0.2, fd77::2,
+# `be`).  The replies
 # of haproxy's backend connections arrive on fsp0.  libfsocket.so counts,
 # for every connection haproxy connect()s, whether the reply was processed
 # on the CPU of the haproxy thread that closes it (SO_INCOMING_CPU vs
@@ -17,6 +18,9 @@
 #                 fsp0 steering dport % R to that CPU), `fastsocket run`: >= 99%
 #   c. xdp_only   as b, RPS and RFS switched off after apply: >= 99%
 #                 (the port-keyed XDP steering does the work, not RFS)
+#   e. xdp_only6  as c with haproxy's backend at [fd77::2]:8080 (IPv6; the
+#                 backend there is a second haproxy answering 200 itself,
+#                 fsbench-server is IPv4 only): >= 99%
 # then `fastsocket revert` (XDP detached, module parameter back to 0).
 # 0 failed requests are required in every run.
 # Build first: cmake --build build --target fsocket fastsocket fsbench-server fsbench-load fs-txcsum
@@ -69,12 +73,24 @@ modprobe veth 2>/dev/null || {
 NSPID=$!
 sleep 0.5
 be() { /usr/bin/nsenter -t "$NSPID" -n "$@"; }
+# wait_listen FILE PORT: up to 10 s for a TCP listener on PORT in FILE
+# (/proc/net/tcp or tcp6; /proc/$NSPID/net/... for the backend namespace).
+wait_listen() {
+	pat=$(printf ':%04X 0*:0000 0A' "$2")
+	for _ in $(seq 1 100); do
+		grep -q "$pat" "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
 $IP link add fsp0 type veth peer name fsp1 || { bad "veth pair"; exit 1; }
 $IP link set fsp1 netns "$NSPID" || { bad "fsp1 into the be namespace"; exit 1; }
 $IP addr add 10.77.0.1/24 dev fsp0
+$IP -6 addr add fd77::1/64 dev fsp0 nodad	# nodad: usable at once
 $IP link set fsp0 up
 be $IP link set lo up
 be $IP addr add 10.77.0.2/24 dev fsp1
+be $IP -6 addr add fd77::2/64 dev fsp1 nodad
 be $IP link set fsp1 up
 # The backend's skbs cross the pair with CHECKSUM_PARTIAL (checksum never
 # computed); XDP_REDIRECT into a cpumap rebuilds them as CHECKSUM_NONE and
@@ -85,10 +101,21 @@ be $IP link set fsp1 up
 be "$TXCSUM" fsp1 off || bad "tx checksum offload off on fsp1"
 /usr/bin/nsenter -t "$NSPID" -n "$SRV" -a 10.77.0.2 -p 8080 -w "$N" >$W/be.out 2>&1 &
 SRVPID=$!
-for _ in $(seq 1 100); do
-	be cat /proc/net/tcp | grep -q ':1F90 00000000:0000 0A' && break
-	sleep 0.1
-done
+# The IPv6 backend: haproxy (no library) answering every request itself.
+cat >$W/be6.cfg <<CFG
+global
+	nbthread $N
+defaults
+	mode http
+	timeout client 10s
+frontend be6
+	bind [fd77::2]:8080 v6only
+	http-request return status 200 content-type text/plain string ok
+CFG
+/usr/bin/nsenter -t "$NSPID" -n $HAPROXY -f $W/be6.cfg -db >$W/be6.out 2>&1 &
+SRV6PID=$!
+wait_listen /proc/$NSPID/net/tcp 8080 || bad "no backend listening on 10.77.0.2:8080"
+wait_listen /proc/$NSPID/net/tcp6 8080 || bad "no backend listening on [fd77::2]:8080: $(head -n 3 $W/be6.out)"
 ping -c 1 -W 2 10.77.0.2 >/dev/null 2>&1 && ok "backend namespace reachable over fsp0" ||
 	bad "10.77.0.2 unreachable"
 
@@ -120,25 +147,25 @@ backend b
 	server s1 10.77.0.2:8080
 CFG
 
-# run TAG HOW -> sets LOC TOT (out_local, out_local + out_remote)
+# haproxy for e: the same with the backend server at [fd77::2]:8080
+sed 's/server s1 10.77.0.2:8080/server s1 [fd77::2]:8080/' $W/h.cfg >$W/h6.cfg
+
+# run TAG HOW [CFG] -> sets LOC TOT (out_local, out_local + out_remote)
 run() {
-	tag=$1 how=$2
+	tag=$1 how=$2 cfg=${3:-$W/h.cfg}
 	rm -f $W/$tag.stats
 	echo "== $tag: $(steering)"
 	ce0=$(csum_errs) dr0=$(drops)
 	case "$how" in
 	stock) env FASTSOCKET_STATS_FILE=$W/$tag.stats FASTSOCKET_MODE=off LD_PRELOAD="$LIB" \
-		$HAPROXY -f $W/h.cfg -db >$W/$tag.out 2>&1 & ;;
+		$HAPROXY -f "$cfg" -db >$W/$tag.out 2>&1 & ;;
 	rfd) env FASTSOCKET_STATS_FILE=$W/$tag.stats FASTSOCKET_RFD=1 \
-		"$FS" run --lib "$LIB" -- $HAPROXY -f $W/h.cfg -db >$W/$tag.out 2>&1 & ;;
+		"$FS" run --lib "$LIB" -- $HAPROXY -f "$cfg" -db >$W/$tag.out 2>&1 & ;;
 	fs) env FASTSOCKET_STATS_FILE=$W/$tag.stats \
-		"$FS" run --lib "$LIB" -- $HAPROXY -f $W/h.cfg -db >$W/$tag.out 2>&1 & ;;
+		"$FS" run --lib "$LIB" -- $HAPROXY -f "$cfg" -db >$W/$tag.out 2>&1 & ;;
 	esac
 	hp=$!
-	for _ in $(seq 1 100); do
-		grep -q ':46A0 00000000:0000 0A' /proc/net/tcp && break
-		sleep 0.1
-	done
+	wait_listen /proc/net/tcp 18080
 	# Bounded: a run whose replies are lost fails here instead of hanging.
 	LL=$(timeout 120 "$LOAD" -p 18080 -t "$N" -n "$REQS" -T 5000)
 	[ -n "$LL" ] || LL="load killed after 120 s"
@@ -205,6 +232,10 @@ steer 0 0 0
 run xdp_only fs
 X_L=$LOC X_T=$TOT
 
+# e. XDP alone, IPv6 backend connections
+run xdp_only6 fs $W/h6.cfg
+X6_L=$LOC X6_T=$TOT
+
 "$FS" revert >$W/revert.out 2>&1
 rc=$?
 sed 's/^/revert: /' $W/revert.out
@@ -213,19 +244,22 @@ xdp_on && bad "XDP program still on fsp0 after revert" || ok "XDP program detach
 [ "$(param enable_receive_flow_deliver)" = 0 ] && ok "enable_receive_flow_deliver back to 0" ||
 	bad "enable_receive_flow_deliver '$(param enable_receive_flow_deliver)' after revert"
 
-echo "PROXY stock=$S_L/$S_T fastsocket=$F_L/$F_T xdp_only=$X_L/$X_T control=$C_L/$C_T"
-[ "$(pm "$F_L" "$F_T")" -ge 990 ] && ok "fastsocket: $F_L/$F_T replies on the closing thread's CPU" ||
-	bad "fastsocket locality $F_L/$F_T < 99%"
-[ "$(pm "$X_L" "$X_T")" -ge 990 ] && ok "XDP alone: $X_L/$X_T replies on the closing thread's CPU" ||
-	bad "XDP-only locality $X_L/$X_T < 99%"
+echo "PROXY stock=$S_L/$S_T fastsocket=$F_L/$F_T xdp_only=$X_L/$X_T xdp_only6=$X6_L/$X6_T control=$C_L/$C_T"
+local99() { # WHAT LOCAL TOTAL: >= 99% of the replies on the closing thread's CPU
+	[ "$(pm "$2" "$3")" -ge 990 ] && ok "$1: $2/$3 replies on the closing thread's CPU" ||
+		bad "$1: locality $2/$3 < 99%"
+}
+local99 fastsocket "$F_L" "$F_T"
+local99 "XDP alone" "$X_L" "$X_T"
+local99 "XDP alone, IPv6" "$X6_L" "$X6_T"
 if [ "$(pm "$C_L" "$C_T")" -lt 990 ]; then
 	ok "control (RFD ports, RPS, no RFS, no XDP) is not local: $C_L/$C_T: the test can fail"
 else
 	bad "control is already local ($C_L/$C_T): RPS did not spread the replies, so the >= 99% of b and c proves nothing"
 fi
 
-kill "$SRVPID" 2>/dev/null
-wait "$SRVPID" 2>/dev/null
+kill "$SRVPID" "$SRV6PID" 2>/dev/null
+wait "$SRVPID" "$SRV6PID" 2>/dev/null
 kill "$NSPID" 2>/dev/null
 rmmod fastsocket 2>/dev/null
 echo "RESULT_PROXY=$fails"
