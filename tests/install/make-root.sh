@@ -45,18 +45,7 @@ CONF
 	printf '#!/bin/sh\nexit 101\n' >"$tmp/usr/sbin/policy-rc.d"
 	chmod 755 "$tmp/usr/sbin/policy-rc.d"
 	cp /etc/resolv.conf "$tmp/etc/resolv.conf" 2>/dev/null || true
-	trap chroot_umount EXIT
-	chroot_mount "$tmp"
-	log "$NAME: installing $PKGS (log: $ROOT.apt.log)"
-	# shellcheck disable=SC2086
-	retry 3 in_root "$tmp" sh -c "apt-get update -q && apt-get install -y -q $PKGS" >"$ROOT.apt.log" 2>&1 || {
-		tail -n 30 "$ROOT.apt.log" >&2
-		die "$NAME: package installation failed (log $ROOT.apt.log)"
-	}
-	in_root "$tmp" apt-get clean
-	kver=$(root_kver "$tmp")
-	chroot_umount
-	trap - EXIT
+	kver=$(install_in_root "$tmp" "$NAME" "$PKGS" "$ROOT.apt.log") || exit 1
 	mv "$tmp" "$ROOT"
 	echo "$kver" >"$STAMP"
 	log "$NAME: pristine root ready, headers $kver"

@@ -100,6 +100,27 @@ in_root() {
 		HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"
 }
 
+# install_in_root ROOT NAME PKGS LOG: apt-get update + install PKGS inside
+# ROOT (3 attempts, output in LOG) with /proc, /sys and /dev mounted only
+# for the duration, then apt-get clean; prints the KVER of the headers.
+# Dies (after unmounting) when the packages cannot be installed.
+install_in_root() {
+	local root=$1 name=$2 pkgs=$3 logf=$4 kver
+	trap chroot_umount EXIT
+	chroot_mount "$root"
+	log "$name: installing $pkgs (log: $logf)"
+	# shellcheck disable=SC2086
+	retry 3 in_root "$root" sh -c "apt-get update -q && apt-get install -y -q $pkgs" >"$logf" 2>&1 || {
+		tail -n 30 "$logf" >&2
+		die "$name: package installation failed (log: $logf)"
+	}
+	in_root "$root" apt-get clean
+	kver=$(root_kver "$root")
+	chroot_umount
+	trap - EXIT
+	echo "$kver"
+}
+
 # root_kver ROOT: the kernel release of the headers installed in ROOT
 # (from the linux-headers-amd64 metapackage, never from uname -r).
 root_kver() {

@@ -62,12 +62,6 @@ CONF
 	cp /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
 }
 
-install_pkgs() {
-	# shellcheck disable=SC2086
-	in_root "$ROOT" apt-get update -q &&
-		in_root "$ROOT" apt-get install -y -q $PKGS
-}
-
 build_root() {
 	local kver
 	if [ -f "$STAMP" ]; then
@@ -78,17 +72,7 @@ build_root() {
 		retry 3 bootstrap
 	fi
 	configure
-	trap chroot_umount EXIT
-	chroot_mount "$ROOT"
-	log "$NAME: installing $PKGS"
-	retry 3 install_pkgs >"$ROOT.apt.log" 2>&1 || {
-		tail -n 30 "$ROOT.apt.log" >&2
-		die "$NAME: package installation failed (full log: $ROOT.apt.log)"
-	}
-	in_root "$ROOT" apt-get clean
-	kver=$(root_kver "$ROOT")
-	chroot_umount
-	trap - EXIT
+	kver=$(install_in_root "$ROOT" "$NAME" "$PKGS" "$ROOT.apt.log") || exit 1
 	echo "$kver" >"$STAMP"
 	log "$NAME: root ready, headers $kver"
 }
