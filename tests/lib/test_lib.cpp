@@ -459,17 +459,7 @@ TEST(Nginx, TwoWorkersUnderLibraryZeroFailures)
 	if (!have("/usr/sbin/nginx"))
 		GTEST_SKIP() << "nginx not installed (scripts/install-deps.sh)";
 	std::string dir = make_tempdir("fsock-nginx");
-	int port = free_port();
-	mkdir((dir + "/logs").c_str(), 0755);
-	std::ofstream(dir + "/nginx.conf")
-		<< "daemon off;\nmaster_process on;\nworker_processes 2;\n"
-		<< "pid " << dir << "/nginx.pid;\nerror_log " << dir << "/logs/error.log notice;\n"
-		<< "events { accept_mutex off; worker_connections 1024; }\n"
-		<< "http {\n  access_log off;\n"
-		<< "  client_body_temp_path " << dir << "/body;\n  proxy_temp_path " << dir << "/proxy;\n"
-		<< "  fastcgi_temp_path " << dir << "/fastcgi;\n  uwsgi_temp_path " << dir << "/uwsgi;\n"
-		<< "  scgi_temp_path " << dir << "/scgi;\n"
-		<< "  server { listen 127.0.0.1:" << port << "; location / { return 200 \"ok\\n\"; } }\n}\n";
+	int port = write_nginx_conf(dir);
 	Proc p = start({"/usr/sbin/nginx", "-p", dir, "-c", dir + "/nginx.conf"}, preload(dir), dir, "nginx");
 	ASSERT_TRUE(wait_port(port)) << slurp(p.err_path) << slurp(dir + "/logs/error.log");
 	std::this_thread::sleep_for(std::chrono::milliseconds(300));
