@@ -117,6 +117,7 @@ round() { # CONFIG -> "rate failures"
 	kill -KILL -- "-$pid" 2>/dev/null || true
 	wait "$pid" 2>/dev/null || true
 	[ -f "$WORK/stats" ] && cp "$WORK/stats" "$WORK/stats.$cfg"
+	case "$out" in *"first error"*) echo "   $cfg: $out" >&2 ;; esac	# say why requests failed
 	echo "$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' <<<"$out") $(sed -n 's/.*failures=\([0-9]*\).*/\1/p' <<<"$out")"
 }
 
