@@ -129,7 +129,8 @@ static void fsocket_group_free_rcu(struct rcu_head *head)
 	kfree(g);
 }
 
-static void fsocket_group_destroy(struct fsocket_group *g)
+/* Every local listener goes, and the CPU program with them. */
+static void fsocket_group_release_all(struct fsocket_group *g)
 {
 	unsigned int cpu;
 
@@ -138,6 +139,11 @@ static void fsocket_group_destroy(struct fsocket_group *g)
 			fsocket_slot_release(g, cpu);
 	}
 	fsocket_reuseport_detach(g);
+}
+
+static void fsocket_group_destroy(struct fsocket_group *g)
+{
+	fsocket_group_release_all(g);
 	list_del_rcu(&g->node);
 	sock_put(g->gsk);
 	call_rcu(&g->rcu, fsocket_group_free_rcu);
@@ -624,16 +630,10 @@ static int fsocket_close_own_slot(struct fsocket_group *g)
 	return 0;
 }
 
-/* SHUTDOWN_LISTEN: every local listener goes, the CPU program too. */
+/* SHUTDOWN_LISTEN: the group stays, its local listeners go. */
 static int fsocket_shutdown_group(struct fsocket_group *g)
 {
-	unsigned int cpu;
-
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		if (fsocket_slot(g, cpu))
-			fsocket_slot_release(g, cpu);
-	}
-	fsocket_reuseport_detach(g);
+	fsocket_group_release_all(g);
 	return 0;
 }
 
