@@ -198,21 +198,30 @@ std::vector<bpf_insn> rfd_program(int map_fd, const RfdSteering &c)
 	return a.finish();
 }
 
-std::string bpf_prog_name(uint32_t id)
+int prog_fd_by_id(uint32_t id)
 {
 	union bpf_attr attr;
 	std::memset(&attr, 0, sizeof(attr));
 	attr.prog_id = id;
-	Fd fd(static_cast<int>(sys_bpf(BPF_PROG_GET_FD_BY_ID, &attr)));
-	if (fd.get() < 0)
-		return "";
-	bpf_prog_info info;
-	std::memset(&info, 0, sizeof(info));
+	return static_cast<int>(sys_bpf(BPF_PROG_GET_FD_BY_ID, &attr));
+}
+
+bool prog_info(int fd, bpf_prog_info *info)
+{
+	union bpf_attr attr;
+	std::memset(info, 0, sizeof(*info));
 	std::memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = fd.get();
-	attr.info.info_len = sizeof(info);
-	attr.info.info = reinterpret_cast<uint64_t>(&info);
-	if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) < 0)
+	attr.info.bpf_fd = static_cast<uint32_t>(fd);
+	attr.info.info_len = sizeof(*info);
+	attr.info.info = reinterpret_cast<uint64_t>(info);
+	return sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0;
+}
+
+std::string bpf_prog_name(uint32_t id)
+{
+	Fd fd(prog_fd_by_id(id));
+	bpf_prog_info info;
+	if (fd.get() < 0 || !prog_info(fd.get(), &info))
 		return "";
 	return std::string(info.name, strnlen(info.name, sizeof(info.name)));
 }
@@ -465,12 +474,7 @@ bool xdp_attach_rfd(const std::string &ifname, const RfdSteering &cfg, uint32_t 
 		return false;
 	}
 	bpf_prog_info info;
-	std::memset(&info, 0, sizeof(info));
-	std::memset(&attr, 0, sizeof(attr));
-	attr.info.bpf_fd = static_cast<uint32_t>(prog.get());
-	attr.info.info_len = sizeof(info);
-	attr.info.info = reinterpret_cast<uint64_t>(&info);
-	*prog_id = sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &attr) == 0 ? info.id : 0;
+	*prog_id = prog_info(prog.get(), &info) ? info.id : 0;
 	return true;
 }
 
@@ -483,10 +487,7 @@ bool xdp_detach(const std::string &ifname, uint32_t prog_id, std::string *err)
 		return false;
 	if (!now.attached || now.prog_id != prog_id)
 		return true; // already detached (or replaced by someone else: theirs now)
-	union bpf_attr attr;
-	std::memset(&attr, 0, sizeof(attr));
-	attr.prog_id = prog_id;
-	Fd expected(static_cast<int>(sys_bpf(BPF_PROG_GET_FD_BY_ID, &attr)));
+	Fd expected(prog_fd_by_id(prog_id));
 	if (expected.get() < 0) {
 		*err = ifname + ": cannot open XDP program " + std::to_string(prog_id) + ": " + errno_text(errno);
 		return false;

@@ -118,20 +118,7 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 	for (const auto &c : plan.changes)
 		if (c.pending())
 			pending.push_back(&c);
-	bool xdp_todo = false;
-	for (const auto &x : plan.xdp) {
-		bool recorded = false;
-		for (const auto &s : st.xdp)
-			recorded |= s.iface == x.iface && s.prog_id == x.current.prog_id && s.r == x.cfg.r &&
-				    s.port_lo == x.cfg.port_lo && s.port_hi == x.cfg.port_hi;
-		xdp_todo |= x.pending() || (x.current.ours() && !recorded);
-	}
-	for (const auto &s : st.xdp) { // attached by an earlier apply, not wanted now
-		bool planned = false;
-		for (const auto &x : plan.xdp)
-			planned |= x.iface == s.iface;
-		xdp_todo |= !planned;
-	}
+	bool xdp_todo = rfd_steering_pending(plan, st);
 	if (pending.empty() && !do_load && !do_reload && !xdp_todo) {
 		out << "no changes: the system already matches profile " << plan.profile_name << "\n";
 		if (want_reload)

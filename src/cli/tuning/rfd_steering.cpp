@@ -22,7 +22,34 @@ const SavedXdp *saved_for(const SavedState &st, const std::string &iface)
 	return nullptr;
 }
 
+bool planned_on(const Plan &plan, const std::string &iface)
+{
+	for (const auto &x : plan.xdp)
+		if (x.iface == iface)
+			return true;
+	return false;
+}
+
+// Our program on x.iface is the one st recorded, with x's ports and R.
+bool up_to_date(const XdpChange &x, const SavedState &st)
+{
+	const SavedXdp *old = saved_for(st, x.iface);
+	return x.current.ours() && old && old->prog_id == x.current.prog_id && old->r == x.cfg.r &&
+	       old->port_lo == x.cfg.port_lo && old->port_hi == x.cfg.port_hi;
+}
+
 } // namespace
+
+bool rfd_steering_pending(const Plan &plan, const SavedState &st)
+{
+	for (const auto &x : plan.xdp)
+		if (!x.blocked() && !up_to_date(x, st))
+			return true;
+	for (const auto &s : st.xdp)
+		if (!planned_on(plan, s.iface))
+			return true;
+	return false;
+}
 
 bool profile_wants_rfd(const Profile &p)
 {
@@ -87,11 +114,8 @@ void attach_rfd_steering(const Plan &plan, SavedState *st, std::ostream &out, st
 	// profile without RFD now, or an interface no longer tuned).
 	std::vector<SavedXdp> still;
 	for (const auto &s : st->xdp) {
-		bool planned = false;
-		for (const auto &x : plan.xdp)
-			planned |= x.iface == s.iface;
 		std::string e;
-		if (planned)
+		if (planned_on(plan, s.iface))
 			still.push_back(s);
 		else if (!xdp_detach(s.iface, s.prog_id, &e))
 			err << "warning: [rfd] " << e << "\n";
@@ -100,12 +124,7 @@ void attach_rfd_steering(const Plan &plan, SavedState *st, std::ostream &out, st
 	}
 	st->xdp = still;
 	for (const auto &x : plan.xdp) {
-		if (x.blocked())
-			continue;
-		const SavedXdp *old = saved_for(*st, x.iface);
-		bool same = old && old->prog_id == x.current.prog_id && old->r == x.cfg.r &&
-			    old->port_lo == x.cfg.port_lo && old->port_hi == x.cfg.port_hi;
-		if (x.current.ours() && same)
+		if (x.blocked() || up_to_date(x, *st))
 			continue;
 		std::string e;
 		if (x.current.ours() && !xdp_detach(x.iface, x.current.prog_id, &e)) {

@@ -21,6 +21,9 @@ void plan_rfd_steering(const PlanInput &in, Plan *plan);
 // "[rfd] fsp0: XDP reply steering none -> fs_rfd (...)"
 std::string describe_xdp(const XdpChange &x);
 
+// Whether attach_rfd_steering() has anything to do for this plan.
+bool rfd_steering_pending(const Plan &plan, const SavedState &st);
+
 // Detaches the programs st->xdp recorded that the plan no longer wants,
 // attaches every pending one (replacing ours when its ports or R changed
 // since st->xdp was saved) and records them in st->xdp.
