@@ -100,32 +100,25 @@ http {
   server { listen 127.0.0.1:$NGX_PORT; location / { return 200 "ok\n"; } }
 }
 NGX
-round_nginx() {
-	local r
-	start nginx "$1" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"
-	local pid=$LASTPID
-	if ! wait_port "$NGX_PORT"; then
-		echo "run.sh: nginx did not start: $(tail -3 "$WORK/nginx.err")" >&2
+# round_server NAME PORT STOP_SIGNAL PRELOAD CMD...: one round of a server
+# that does not count locality itself.
+round_server() {
+	local name=$1 port=$2 sig=$3 pre=$4 r pid
+	shift 4
+	start "$name" "$pre" "$@"
+	pid=$LASTPID
+	if ! wait_port "$port"; then
+		echo "run.sh: $name did not start: $(tail -3 "$WORK/$name.err")" >&2
 	fi
 	sleep 0.2
-	r=$(loadgen "$NGX_PORT")
-	stop "$pid" QUIT
+	r=$(loadgen "$port")
+	stop "$pid" "$sig"
 	echo "$r n/a"
 }
+round_nginx() { round_server nginx "$NGX_PORT" QUIT "$1" nginx -p "$WORK/nginx" -c "$WORK/nginx/nginx.conf"; }
 
 HAP_PORT=$(free_port)
-round_haproxy() {
-	local r
-	start haproxy "$1" haproxy -f "$WORK/haproxy.cfg" -db
-	local pid=$LASTPID
-	if ! wait_port "$HAP_PORT"; then
-		echo "run.sh: haproxy did not start: $(tail -3 "$WORK/haproxy.err")" >&2
-	fi
-	sleep 0.2
-	r=$(loadgen "$HAP_PORT")
-	stop "$pid" TERM
-	echo "$r n/a"
-}
+round_haproxy() { round_server haproxy "$HAP_PORT" TERM "$1" haproxy -f "$WORK/haproxy.cfg" -db; }
 
 echo "== host: $(uname -r), $NCPU CPUs, $DUR s per run, $ROUNDS rounds, load threads $NCPU (pinned)"
 printf '%s\n' "$(env LD_PRELOAD="$LIB" FASTSOCKET_RUNDIR="$WORK/run" true 2>&1)"
