@@ -220,6 +220,21 @@ static int wait_data(int ep, int ms)
 	return n == 1 ? (int)ev.data.u64 : n == 0 ? 0 : -1;
 }
 
+/* 20 connections, each reported by epoll with data @tag and accepted: 1 if all were. */
+static int twenty_events(int ep, int lfd, int port, int tag)
+{
+	int i, a, got = 1;
+
+	for (i = 0; i < 20; i++) {
+		connect_ok(port);
+		got &= wait_data(ep, 2000) == tag;
+		a = accept(lfd, NULL, NULL);
+		got &= a >= 0;
+		close(a);
+	}
+	return got;
+}
+
 static void *late_connect(void *arg)
 {
 	usleep(200000);
@@ -234,7 +249,7 @@ static int epollops(void)
 	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct epoll_event ev = { .events = EPOLLIN };
 	socklen_t sl = sizeof(sa);
-	int lfd, ep, port, a, i, got;
+	int lfd, ep, port, a;
 	pthread_t th;
 
 	lfd = socket(AF_INET, SOCK_STREAM, 0);	/* blocking */
@@ -251,14 +266,7 @@ static int epollops(void)
 	ev.events = EPOLLIN | EPOLLRDHUP;
 	ev.data.u64 = 43;
 	printf("mod=%d\n", epoll_ctl(ep, EPOLL_CTL_MOD, lfd, &ev));
-	for (i = 0, got = 1; i < 20; i++) {
-		connect_ok(port);
-		got &= wait_data(ep, 2000) == 43;
-		a = accept(lfd, NULL, NULL);
-		got &= a >= 0;
-		close(a);
-	}
-	printf("events_after_mod=%d\n", got);
+	printf("events_after_mod=%d\n", twenty_events(ep, lfd, port, 43));
 	printf("del=%d\n", epoll_ctl(ep, EPOLL_CTL_DEL, lfd, NULL));
 	connect_ok(port);
 	printf("events_after_del=%d\n", wait_data(ep, 300));
@@ -270,14 +278,7 @@ static int epollops(void)
 	printf("accept_after_readd=%d\n", a >= 0);
 	close(a);
 	printf("dup_add_eexist=%d\n", epoll_ctl(ep, EPOLL_CTL_ADD, lfd, &ev) < 0 && errno == EEXIST);
-	for (i = 0, got = 1; i < 20; i++) {
-		connect_ok(port);
-		got &= wait_data(ep, 2000) == 44;
-		a = accept(lfd, NULL, NULL);
-		got &= a >= 0;
-		close(a);
-	}
-	printf("events_after_dup_add=%d\n", got);
+	printf("events_after_dup_add=%d\n", twenty_events(ep, lfd, port, 44));
 	/* Blocking accept with nothing queued: must wait for the late client. */
 	pthread_create(&th, NULL, late_connect, (void *)(long)port);
 	a = accept(lfd, NULL, NULL);

@@ -57,25 +57,34 @@ Proc start(const std::vector<std::string> &argv, const std::map<std::string, std
 	return p;
 }
 
+// Waits up to timeout_s for pid to exit, then SIGKILLs it (and its process
+// group); returns the wait status.
+static int wait_or_kill(pid_t pid, int timeout_s, bool *timed_out)
+{
+	int status = -1;
+	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+	while (waitpid(pid, &status, WNOHANG) != pid) {
+		if (std::chrono::steady_clock::now() > deadline) {
+			*timed_out = true;
+			kill(-pid, SIGKILL);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			break;
+		}
+		std::this_thread::sleep_for(std::chrono::milliseconds(5));
+	}
+	return status;
+}
+
 int run(const std::vector<std::string> &argv, const std::map<std::string, std::string> &env,
 	std::string *out, std::string *err, int timeout_s)
 {
 	std::string dir = make_tempdir("fsrun");
 	Proc p = start(argv, env, dir, "run");
-	int status = -1;
-	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-	for (;;) {
-		pid_t r = waitpid(p.pid, &status, WNOHANG);
-		if (r == p.pid)
-			break;
-		if (std::chrono::steady_clock::now() > deadline) {
-			kill(p.pid, SIGKILL);
-			waitpid(p.pid, &status, 0);
-			status = -1;
-			break;
-		}
-		std::this_thread::sleep_for(std::chrono::milliseconds(5));
-	}
+	bool timed_out = false;
+	int status = wait_or_kill(p.pid, timeout_s, &timed_out);
+	if (timed_out)
+		status = -1;
 	if (out)
 		*out = slurp(p.out_path);
 	if (err)
@@ -90,23 +99,11 @@ int run(const std::vector<std::string> &argv, const std::map<std::string, std::s
 
 int stop(Proc &p, int sig, int timeout_s)
 {
-	int status = -1;
 	if (p.pid <= 0)
 		return -1;
 	kill(p.pid, sig);
-	auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-	for (;;) {
-		pid_t r = waitpid(p.pid, &status, WNOHANG);
-		if (r == p.pid)
-			break;
-		if (std::chrono::steady_clock::now() > deadline) {
-			kill(-p.pid, SIGKILL);
-			kill(p.pid, SIGKILL);
-			waitpid(p.pid, &status, 0);
-			break;
-		}
-		std::this_thread::sleep_for(std::chrono::milliseconds(10));
-	}
+	bool timed_out = false;
+	int status = wait_or_kill(p.pid, timeout_s, &timed_out);
 	kill(-p.pid, SIGKILL);	// leftovers of its process group
 	p.pid = -1;
 	return status;
