@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands/commands.h"
+#include "profile/limits.h"
 #include "profile/validate.h"
 #include "system/module_control.h"
 #include "tuning/tuning.h"
@@ -10,18 +11,27 @@ namespace fsock {
 
 int load_checked(const Root &root, const std::string &spec, Profile *out, std::ostream &err)
 {
+	if (spec.empty()) {
+		err << "error: empty profile name (give a profile file or name)\n";
+		return kExitInvalid;
+	}
 	ProfileLoader loader(root);
 	std::vector<Diagnostic> diags;
 	if (load_profile(loader, spec, out, &diags))
 		return kExitOk;
 	bool unreadable = false;
-	for (const auto &d : diags) {
-		if (d.origin.line == 0) {
+	for (std::size_t i = 0; i < diags.size(); i++) {
+		const Diagnostic &d = diags[i];
+		if (d.origin.line == 0)
 			unreadable = true;
-			err << "error: " << d.origin.file << ": " << d.message << "\n";
-		} else {
-			err << d.str() << "\n";
+		if (i == kMaxErrorsShown) {
+			err << "... and " << diags.size() - i << " more errors\n";
+			break;
 		}
+		if (d.origin.line == 0)
+			err << "error: " << d.origin.file << ": " << d.message << "\n";
+		else
+			err << d.str() << "\n";
 	}
 	return unreadable && diags.size() == 1 ? kExitFailure : kExitInvalid;
 }

@@ -6,6 +6,10 @@
 #include <cstdlib>
 #include <sys/stat.h>
 
+#include "profile/excerpt.h"
+#include "profile/schema.h"
+#include "profile/yaml_reader.h"
+
 #ifndef FASTSOCKET_DATADIR
 #define FASTSOCKET_DATADIR "/usr/share"
 #endif
@@ -14,10 +18,19 @@ namespace fsock {
 
 namespace {
 
-bool is_file(const std::string &p)
+// Whether a name is taken at all: a directory, FIFO or device found where a
+// profile is expected is reported by the reader ("is a FIFO"), not skipped
+// as "not found".
+bool exists(const std::string &p)
 {
 	struct stat st;
-	return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+	return ::stat(p.c_str(), &st) == 0;
+}
+
+bool exists_not_dir(const std::string &p)
+{
+	struct stat st;
+	return ::stat(p.c_str(), &st) == 0 && !S_ISDIR(st.st_mode);
 }
 
 bool ends_with(const std::string &s, const std::string &suf)
@@ -82,18 +95,18 @@ std::string ProfileLoader::resolve(const std::string &spec, const std::string &r
 		std::string p = spec;
 		if (!relative_to.empty() && spec[0] != '/')
 			p = relative_to + "/" + spec;
-		if (is_file(p))
+		if (exists(p))
 			return p;
 		if (relative_to.empty() && spec.find('/') == std::string::npos) {
 			// "proxy.yaml" given on the command line: also try the search dirs.
 			for (const auto &d : dirs_)
-				if (is_file(d + "/" + spec))
+				if (exists(d + "/" + spec))
 					return d + "/" + spec;
 		}
-		*err = "profile file '" + p + "' not found";
+		*err = "profile file '" + excerpt(p) + "' not found";
 		return "";
 	}
-	if (relative_to.empty() && is_file(spec))
+	if (relative_to.empty() && exists_not_dir(spec))
 		return spec;
 	// A bare name: the profile directories (yours first), then the including
 	// file's own directory.  The including file itself is skipped, so
@@ -106,16 +119,17 @@ std::string ProfileLoader::resolve(const std::string &spec, const std::string &r
 	for (const auto &d : dirs) {
 		for (const char *ext : {".yaml", ".yml"}) {
 			std::string p = d + "/" + spec + ext;
-			if (is_file(p) && (exclude.empty() || canonical(p) != exclude))
+			if (exists(p) && (exclude.empty() || canonical(p) != exclude))
 				return p;
 		}
 		tried += (tried.empty() ? "" : ", ") + d;
 	}
 	if (!relative_to.empty())
-		*err = "no profile named '" + spec + "' (no " + spec +
+		*err = "no profile named '" + excerpt(spec) + "' (no " + excerpt(spec) +
 		       ".yaml in the profile directories or beside this file)";
 	else
-		*err = "no profile named '" + spec + "' (looked for " + spec + ".yaml in " + tried + ")";
+		*err = "no profile named '" + excerpt(spec) + "' (looked for " + excerpt(spec) + ".yaml in " + tried +
+		       ")";
 	return "";
 }
 
@@ -136,15 +150,17 @@ bool ProfileLoader::load(const std::string &spec, LoadedProfile *out,
 			base = base.substr(0, base.size() - std::string(ext).size());
 	out->name = base;
 	std::vector<std::string> stack;
-	return load_file(p, p, &stack, &out->tree, out, diags);
+	LoadBudget budget;
+	return load_file(p, p, &stack, &budget, &out->tree, out, diags);
 }
 
 bool ProfileLoader::load_file(const std::string &host_path, const std::string &display,
-			      std::vector<std::string> *stack, PNode *out, LoadedProfile *lp,
-			      std::vector<Diagnostic> *diags) const
+			      std::vector<std::string> *stack, LoadBudget *budget, PNode *out,
+			      LoadedProfile *lp, std::vector<Diagnostic> *diags) const
 {
+	budget->files_read++;
 	PNode doc;
-	if (!parse_yaml_file(host_path, display, &doc, diags))
+	if (!parse_yaml_file(host_path, display, budget, &doc, diags))
 		return false;
 	if (!doc.is_map()) {
 		diags->push_back({doc.origin, "", "a profile must be a mapping (found " + doc.describe() + ")"});
@@ -152,8 +168,13 @@ bool ProfileLoader::load_file(const std::string &host_path, const std::string &d
 	}
 	const PNode *ver = doc.find("version");
 	if (!ver) {
-		diags->push_back({doc.origin, "version",
-				  "missing required key (allowed: 1); every profile starts with 'version: 1'"});
+		std::string msg = "missing required key (allowed: 1); every profile starts with 'version: 1'";
+		for (const auto &kv : doc.map)
+			if (nearest(kv.first, {"version"}) == "version") {
+				msg += "; did you mean 'version' for '" + excerpt(kv.first) + "'?";
+				break;
+			}
+		diags->push_back({doc.origin, "version", msg});
 		return false;
 	}
 	if (!ver->is_scalar() || ver->scalar != "1") {
@@ -189,6 +210,19 @@ bool ProfileLoader::load_file(const std::string &host_path, const std::string &d
 				ok = false;
 				continue;
 			}
+			// Bounds first: an include bomb (files including each
+			// other many times) stops here, not after 10^8 loads.
+			std::string limit;
+			if (stack->size() >= kMaxIncludeDepth)
+				limit = "includes nested more than " + std::to_string(kMaxIncludeDepth) + " files deep";
+			else if (budget->files_read >= kMaxIncludedFiles)
+				limit = "more than " + std::to_string(kMaxIncludedFiles) +
+					" profile files read for one profile (includes of includes count)";
+			if (!limit.empty()) {
+				diags->push_back({item->origin, "include", limit + " (at '" + excerpt(item->scalar) + "')"});
+				ok = false;
+				break;
+			}
 			std::string err;
 			std::string ip = resolve(item->scalar, dirname_of(host_path), &err, canonical(host_path));
 			if (ip.empty()) {
@@ -214,7 +248,7 @@ bool ProfileLoader::load_file(const std::string &host_path, const std::string &d
 				continue;
 			}
 			PNode sub;
-			if (!load_file(ip, ip, stack, &sub, lp, diags)) {
+			if (!load_file(ip, ip, stack, budget, &sub, lp, diags)) {
 				ok = false;
 				continue;
 			}

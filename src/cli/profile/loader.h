@@ -13,11 +13,14 @@
 // `include: X` or `include: [X, Y]`: X (then Y) are loaded first, then the
 // including file's own keys are merged over them: the later value wins.
 // Relative include paths are relative to the including file.
+// Limits (profile/limits.h): kMaxIncludedFiles files in all, includes
+// nested at most kMaxIncludeDepth deep, kMaxNodes nodes over all files.
 #pragma once
 
 #include <string>
 #include <vector>
 
+#include "profile/limits.h"
 #include "profile/node.h"
 #include "system/root.h"
 
@@ -45,8 +48,8 @@ public:
 
 private:
 	bool load_file(const std::string &host_path, const std::string &display,
-		       std::vector<std::string> *stack, PNode *out, LoadedProfile *lp,
-		       std::vector<Diagnostic> *diags) const;
+		       std::vector<std::string> *stack, LoadBudget *budget, PNode *out,
+		       LoadedProfile *lp, std::vector<Diagnostic> *diags) const;
 
 	const Root &root_;
 	std::vector<std::string> dirs_;

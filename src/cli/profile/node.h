@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-// A YAML document as a small tree that remembers where every key and value
+// A YAML document (read by profile/yaml_reader.h) as a small tree that remembers where every key and value
 // came from (file, line, column), so errors found after `include:` merging
 // still point at the right file.
 #pragma once
@@ -32,7 +32,8 @@ struct PNode {
 	bool is_map() const { return kind == Kind::Map; }
 	bool is_scalar() const { return kind == Kind::Scalar; }
 	bool is_seq() const { return kind == Kind::Seq; }
-	// Short text of the value for messages: the scalar, "a mapping", ...
+	// Short text of the value for messages: the scalar (an excerpt of
+	// at most 80 characters), "a mapping", ...
 	std::string describe() const;
 };
 
@@ -42,11 +43,6 @@ struct Diagnostic {
 	std::string message;
 	std::string str() const; // "file:line:col: key.path: message"
 };
-
-// Parses one YAML file into a PNode.  On a syntax error, duplicate key or
-// non-scalar key, returns false and appends to *diags.
-bool parse_yaml_file(const std::string &host_path, const std::string &display_name,
-		     PNode *out, std::vector<Diagnostic> *diags);
 
 // Deep merge: mappings merge key by key (recursively); any other value in
 // `over` replaces the one in `base`.

@@ -29,13 +29,67 @@ bool parse_long(const std::string &s, long *out)
 	return true;
 }
 
+std::vector<std::string> sysctl_words(const PNode &n)
+{
+	std::vector<std::string> words;
+	if (n.is_seq()) {
+		for (const auto &i : n.seq)
+			words.push_back(i.scalar);
+		return words;
+	}
+	std::string cur;
+	for (char c : n.scalar + " ") {
+		if (c == ' ' || c == '\t') {
+			if (!cur.empty())
+				words.push_back(cur);
+			cur.clear();
+		} else {
+			cur += c;
+		}
+	}
+	return words;
+}
+
+std::string canonical_sysctl_value(const PNode &n)
+{
+	std::string out;
+	for (const auto &w : sysctl_words(n)) {
+		long v = 0;
+		// Validated before: every word is a decimal integer.  "010" is
+		// written as 10 (the kernel would read 010 as octal 8) and
+		// "+1024" as 1024 (the kernel refuses the sign).
+		std::string word = parse_long(w, &v) ? std::to_string(v) : w;
+		out += (out.empty() ? "" : " ") + word;
+	}
+	return out;
+}
+
 bool is_power_of_two(long v)
 {
 	return v > 0 && (v & (v - 1)) == 0;
 }
 
-std::size_t edit_distance(const std::string &a, const std::string &b)
+namespace {
+
+// UTF-8 characters (a lead byte and its continuation bytes), so that
+// "vérsion" is one substitution away from "version", not two.
+std::vector<std::string> characters(const std::string &s)
 {
+	std::vector<std::string> out;
+	for (unsigned char c : s) {
+		if ((c & 0xc0) == 0x80 && !out.empty())
+			out.back() += static_cast<char>(c);
+		else
+			out.emplace_back(1, static_cast<char>(c));
+	}
+	return out;
+}
+
+} // namespace
+
+std::size_t edit_distance(const std::string &a_text, const std::string &b_text)
+{
+	std::vector<std::string> a = characters(a_text), b = characters(b_text);
 	std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
 	for (std::size_t j = 0; j <= b.size(); j++)
 		prev[j] = j;
@@ -54,6 +108,10 @@ std::string nearest(const std::string &word, const std::vector<std::string> &can
 {
 	std::string best;
 	std::size_t best_d = SIZE_MAX;
+	// Keys are up to 4 KB and there can be thousands: no key name is
+	// anywhere near 64 bytes, so a longer word is nobody's typo.
+	if (word.size() > 64)
+		return "";
 	for (const auto &c : candidates) {
 		// "tcp_tw_reuse" for "net.ipv4.tcp_tw_reuse": the last component matches.
 		std::size_t dot = c.find_last_of('.');
@@ -65,7 +123,7 @@ std::string nearest(const std::string &word, const std::vector<std::string> &can
 			best = c;
 		}
 	}
-	std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
+	std::size_t limit = std::max<std::size_t>(2, characters(word).size() / 3);
 	return best_d <= limit ? best : "";
 }
 
@@ -163,7 +221,8 @@ std::string check_flow_entries(const PNode &n)
 
 std::string check_flow_cnt(const PNode &n)
 {
-	if (n.is_scalar() && !n.quoted && n.scalar == "auto")
+	// A word may be quoted ("auto", like cpus: "all"); a number may not.
+	if (n.is_scalar() && n.scalar == "auto")
 		return "";
 	return check_flow_entries(n);
 }
@@ -172,27 +231,12 @@ std::string check_sysctl_value(const SysctlSpec &s, const PNode &n)
 {
 	if (!s.pair)
 		return int_range(s.min, s.max)(n);
-	std::vector<std::string> parts;
-	if (n.is_seq()) {
-		for (const auto &i : n.seq) {
-			if (!i.is_scalar())
-				return "expected two port numbers";
-			parts.push_back(i.scalar);
-		}
-	} else if (n.is_scalar()) {
-		std::string cur;
-		for (char c : n.scalar + " ") {
-			if (c == ' ' || c == '\t') {
-				if (!cur.empty())
-					parts.push_back(cur);
-				cur.clear();
-			} else {
-				cur += c;
-			}
-		}
-	} else {
+	if (!n.is_seq() && !n.is_scalar())
 		return "expected \"LOW HIGH\" (found " + n.describe() + ")";
-	}
+	for (const auto &i : n.seq)
+		if (!i.is_scalar())
+			return "expected two port numbers";
+	std::vector<std::string> parts = sysctl_words(n);
 	long lo, hi;
 	if (parts.size() != 2 || !parse_long(parts[0], &lo) || !parse_long(parts[1], &hi))
 		return "expected two port numbers \"LOW HIGH\"";

@@ -38,6 +38,11 @@ const std::vector<SysctlSpec> &known_sysctls();
 // Scalar helpers shared with validation.
 bool parse_long(const std::string &s, long *out);
 bool is_power_of_two(long v);
+// The words of a sysctl value: "1024   65535" or [1024, 65535] -> {1024, 65535}.
+std::vector<std::string> sysctl_words(const PNode &n);
+// A validated sysctl value as written to /proc/sys and read back by the
+// kernel: canonical decimal words separated by one space.
+std::string canonical_sysctl_value(const PNode &n);
 // Levenshtein distance.
 std::size_t edit_distance(const std::string &a, const std::string &b);
 // The closest candidate, or "" when none is close enough.

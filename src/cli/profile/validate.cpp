@@ -2,6 +2,7 @@
 #include "profile/validate.h"
 
 #include "fastsocket_params.h"
+#include "profile/excerpt.h"
 #include "profile/schema.h"
 
 namespace fsock {
@@ -27,7 +28,7 @@ void walk(const Field &schema, const PNode &node, const std::string &path, std::
 			std::string allowed;
 			for (const auto &n : names)
 				allowed += (allowed.empty() ? "" : ", ") + n;
-			std::string msg = "unknown key (found '" + kv.first + "'; allowed: " + allowed + ")";
+			std::string msg = "unknown key (found '" + excerpt(kv.first) + "'; allowed: " + allowed + ")";
 			std::string near = nearest(kv.first, names);
 			if (!near.empty())
 				msg += "; did you mean '" + near + "'?";
@@ -150,26 +151,8 @@ bool build_profile(const LoadedProfile &lp, Profile *out, std::vector<Diagnostic
 	}
 	if (const PNode *s = t.find("sysctl")) {
 		if (s->is_map()) {
-			for (const auto &kv : s->map) {
-				std::string v;
-				if (kv.second.is_seq()) {
-					for (const auto &e : kv.second.seq)
-						v += (v.empty() ? "" : " ") + e.scalar;
-				} else {
-					// "1024   65535" -> "1024 65535"
-					std::string cur;
-					for (char c : kv.second.scalar + " ") {
-						if (c == ' ' || c == '\t') {
-							if (!cur.empty())
-								v += (v.empty() ? "" : " ") + cur;
-							cur.clear();
-						} else {
-							cur += c;
-						}
-					}
-				}
-				p.sysctl.emplace_back(kv.first, v);
-			}
+			for (const auto &kv : s->map)
+				p.sysctl.emplace_back(kv.first, canonical_sysctl_value(kv.second));
 		}
 	}
 

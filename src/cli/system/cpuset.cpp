@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "system/cpuset.h"
 #include "system/root.h"
+#include "profile/excerpt.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdlib>
@@ -13,15 +15,17 @@ namespace {
 // Kernel limit on CPU ids (NR_CPUS is at most 8192 in distribution kernels).
 constexpr unsigned kMaxCpus = 1u << 16;
 
+// Decimal digits; a number of any length past kMaxCpus reads as kMaxCpus,
+// so "99999999" is "out of range" like 65536, not "not a CPU number".
 bool parse_uint(const std::string &s, unsigned *out)
 {
-	if (s.empty() || s.size() > 6)
+	if (s.empty())
 		return false;
 	unsigned v = 0;
 	for (char c : s) {
 		if (c < '0' || c > '9')
 			return false;
-		v = v * 10 + static_cast<unsigned>(c - '0');
+		v = std::min(kMaxCpus, v * 10 + static_cast<unsigned>(c - '0'));
 	}
 	*out = v;
 	return true;
@@ -53,17 +57,18 @@ bool CpuSet::parse_list(const std::string &text, CpuSet *out, std::string *err)
 		}
 		if (!ok) {
 			if (err)
-				*err = "'" + item + "' is not a CPU number or range (like 0-3)";
+				*err = "'" + excerpt(item) + "' is not a CPU number or range (like 0-3)";
 			return false;
 		}
 		if (hi < lo) {
 			if (err)
-				*err = "range '" + item + "' ends before it starts";
+				*err = "range '" + excerpt(item) + "' ends before it starts";
 			return false;
 		}
 		if (hi >= kMaxCpus) {
 			if (err)
-				*err = "CPU " + std::to_string(hi) + " is out of range";
+				*err = "CPU '" + excerpt(item) + "' is out of range (CPU numbers go up to " +
+				       std::to_string(kMaxCpus - 1) + ")";
 			return false;
 		}
 		for (unsigned c = lo; c <= hi; c++)
