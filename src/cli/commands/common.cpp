@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands/commands.h"
+#include "profile/excerpt.h"
 #include "profile/limits.h"
 #include "profile/validate.h"
 #include "system/module_control.h"
@@ -29,7 +30,7 @@ int load_checked(const Root &root, const std::string &spec, Profile *out, std::o
 			break;
 		}
 		if (d.origin.line == 0)
-			err << "error: " << d.origin.file << ": " << d.message << "\n";
+			err << "error: " << path_excerpt(d.origin.file) << ": " << d.message << "\n";
 		else
 			err << d.str() << "\n";
 	}

@@ -47,4 +47,14 @@ std::string excerpt(const std::string &text, std::size_t max_chars)
 	return out;
 }
 
+std::string path_excerpt(const std::string &path, std::size_t max_chars)
+{
+	if (path.size() <= max_chars)
+		return excerpt(path, max_chars);
+	std::size_t start = path.size() - max_chars;
+	while (start < path.size() && (static_cast<unsigned char>(path[start]) & 0xc0) == 0x80)
+		start++;
+	return "..." + excerpt(path.substr(start), max_chars);
+}
+
 } // namespace fsock

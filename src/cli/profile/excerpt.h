@@ -16,4 +16,8 @@ constexpr std::size_t kExcerptChars = 80;
 // sequences are never cut in the middle.
 std::string excerpt(const std::string &text, std::size_t max_chars = kExcerptChars);
 
+// A file name for messages: whole when short, else "..." and its last
+// max_chars characters (the end names the file).
+std::string path_excerpt(const std::string &path, std::size_t max_chars = 2 * kExcerptChars);
+
 } // namespace fsock

@@ -21,10 +21,12 @@ namespace {
 // Whether a name is taken at all: a directory, FIFO or device found where a
 // profile is expected is reported by the reader ("is a FIFO"), not skipped
 // as "not found".
+// lstat: a symlink loop or a dangling link is there too ("Too many levels
+// of symbolic links").
 bool exists(const std::string &p)
 {
 	struct stat st;
-	return ::stat(p.c_str(), &st) == 0;
+	return ::lstat(p.c_str(), &st) == 0;
 }
 
 bool exists_not_dir(const std::string &p)

@@ -7,7 +7,7 @@ namespace fsock {
 
 std::string Origin::str() const
 {
-	return file + ":" + std::to_string(line) + ":" + std::to_string(col);
+	return path_excerpt(file) + ":" + std::to_string(line) + ":" + std::to_string(col);
 }
 
 std::string Diagnostic::str() const

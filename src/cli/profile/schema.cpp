@@ -186,8 +186,10 @@ bool valid_ifname(const std::string &s)
 {
 	if (s.empty() || s.size() > 64)
 		return false;
-	for (char c : s)
-		if (c == '/' || c == ' ' || c == '\t')
+	// As the kernel's dev_valid_name(): no '/', ':' or white space;
+	// no control bytes either (they would end up in messages).
+	for (unsigned char c : s)
+		if (c == '/' || c == ':' || c <= ' ' || c == 0x7f)
 			return false;
 	return true;
 }

@@ -274,10 +274,11 @@ int directive_line(const std::string &text)
 // text; and a NUL byte means this is no text file at all.
 std::string encoding_problem(const std::string &text)
 {
+	if (text.compare(0, 2, "\xfe\xff") == 0 || text.compare(0, 2, "\xff\xfe") == 0 ||
+	    text.compare(0, 4, std::string("\0\0\xfe\xff", 4)) == 0)
+		return "not UTF-8 (a UTF-16 or UTF-32 byte order mark)";
 	if (text.find('\0') != std::string::npos)
 		return "not a text file (contains a NUL byte)";
-	if (text.compare(0, 2, "\xfe\xff") == 0 || text.compare(0, 2, "\xff\xfe") == 0)
-		return "not UTF-8 (a UTF-16 or UTF-32 byte order mark)";
 	return "";
 }
 
