@@ -11,6 +11,7 @@ libgtest-dev
 libgmock-dev
 libcli11-dev
 libyaml-cpp-dev
+clang
 nlohmann-json3-dev
 gcc-multilib
 g++-multilib

@@ -39,6 +39,8 @@ if want unit; then
 	stage "configure" cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	stage "build" cmake --build "$build" -j"$(nproc)"
 	stage "host unit tests" ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
+	# libFuzzer on the profile loader (clang, ASan+UBSan); 10-minute runs: docs/cli.md.
+	stage "profile loader fuzz smoke (30 s)" env FS_FUZZ_BUILD_DIR="$build-fuzz" "$top/tests/cli/fuzz.sh" 30
 fi
 if want matrix; then
 	stage "DKMS compile matrix (5.10 6.1 6.12 sid)" "$top/tests/vm/compile-matrix.sh"

@@ -30,7 +30,7 @@ else
 fi
 mkdir -p "$t/root"
 args=("$cmd" "$spec")
-[ "$cmd" = plan ] && args=(--root "$t/root" plan "$spec")
+case $cmd in plan | apply) args=(--root "$t/root" "$cmd" "$spec") ;; esac
 
 TIMEFORMAT='%3U %3S %3R'
 { time (

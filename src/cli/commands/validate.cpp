@@ -23,7 +23,12 @@ Examples:
   fastsocket validate web-server proxy
   fastsocket validate --schema
 
-Exit codes: 0 every profile is valid, 2 a profile is invalid, 1 a profile cannot be read.)");
+Profiles are untrusted input: size, nesting, node and include limits, one
+document, no anchors/aliases/tags, values on one line (docs/profiles.md).
+At most 20 errors are printed per profile.
+
+Exit codes: 0 every profile is valid, 2 a profile is invalid (or over a
+limit), 1 a profile cannot be read (the reason is printed).)");
 	sub->callback([&g, profiles, schema, quiet]() {
 		if (*schema) {
 			std::cout << schema_reference();

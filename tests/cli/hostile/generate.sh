@@ -276,3 +276,7 @@ gen_control_key() {
 	printf 'version: 1\n"\\e[2Jkey": 1\n' >"$1/p.yaml"
 	echo "$1/p.yaml"
 }
+
+gen_fifo_apply() {
+	gen_fifo "$1"
+}
