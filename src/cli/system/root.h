@@ -31,7 +31,10 @@ public:
 
 	bool exists(const std::string &abs) const;
 	bool is_dir(const std::string &abs) const;
-	// Whole file; std::nullopt on error with *err set to errno.
+	// Whole file; std::nullopt on error with *err set to errno.  Regular
+	// files only (EINVAL otherwise), never blocks, at most kMaxRead bytes
+	// (EFBIG).
+	static constexpr std::size_t kMaxRead = 16u << 20;
 	std::optional<std::string> read(const std::string &abs, int *err = nullptr) const;
 	// Trimmed of surrounding whitespace.
 	std::optional<std::string> read_trimmed(const std::string &abs, int *err = nullptr) const;
@@ -63,5 +66,8 @@ private:
 };
 
 std::string trim(const std::string &s);
+
+// mkdir -p of a host path; the last directory gets `mode`.  0 or an errno.
+int make_dirs(const std::string &host_dir, unsigned mode);
 
 } // namespace fsock

@@ -83,8 +83,8 @@ Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &m
 		plan_rps(in, i, &plan);
 		plan_rfs_queues(in, i, &plan);
 		plan_xps(in, i, &plan);
-		plan_irq(in, i, &plan);
 	}
+	plan_irq(in, &plan);
 	plan_irqbalance(in, &plan);
 	plan_modprobe(in, mod, &plan);
 	plan_rfd_steering(in, &plan);
