@@ -44,7 +44,7 @@ no_temp_files() {
 r=$t/lock
 make_fake_root "$r"
 mkdir -p "$r/run/fastsocket"
-(exec 9>>"$r/run/fastsocket/lock" && flock 9 && echo $BASHPID >"$r/run/fastsocket/lock" && sleep 2) &
+(exec 9>>"$r/run/fastsocket/lock" && flock 9 && echo $BASHPID >"$r/run/fastsocket/lock" && sleep 5) &
 holder=$!
 sleep 0.5
 "$fs" --root "$r" apply "$proxy" >"$t/o" 2>&1
@@ -195,12 +195,11 @@ contains "symlink escape refused" "$t/o" "through a symlink"
 
 # --- two NICs on two NUMA nodes, 48 CPUs, irq.cpus: all ---
 r=$t/numa
-mkdir -p "$r/sys/devices/system/cpu" "$r/sys/devices/system/node/node0" "$r/sys/devices/system/node/node1" "$r/proc/sys/net/core" "$r/proc/sys/net/ipv4"
+mkdir -p "$r/sys/devices/system/cpu" "$r/sys/devices/system/node/node0" "$r/sys/devices/system/node/node1" "$r/proc"
 echo 0-47 >"$r/sys/devices/system/cpu/online"
 echo 0-47 >"$r/sys/devices/system/cpu/possible"
 echo 0-23 >"$r/sys/devices/system/node/node0/cpulist"
 echo 24-47 >"$r/sys/devices/system/node/node1/cpulist"
-zeros="0"
 echo "$(printf '      CPU%d' $(seq 0 47))" >"$r/proc/interrupts"
 irq=40
 for n in 0 1; do
@@ -220,11 +219,7 @@ for n in 0 1; do
 		irq=$((irq + 1))
 	done
 done
-for s in core/somaxconn:4096 core/netdev_max_backlog:1000 core/rps_sock_flow_entries:0 ipv4/tcp_max_syn_backlog:512 \
-	ipv4/tcp_fin_timeout:60 ipv4/tcp_migrate_req:0 ipv4/tcp_early_demux:1 ipv4/tcp_tw_reuse:2 ipv4/tcp_max_tw_buckets:262144; do
-	echo "${s#*:}" >"$r/proc/sys/net/${s%%:*}"
-done
-printf '32768\t60999\n' >"$r/proc/sys/net/ipv4/ip_local_port_range"
+fake_sysctls "$r"
 "$fs" --root "$r" plan "$web" >"$t/o" 2>&1
 check "plan web-server on two NICs" 0 $?
 grep -o '^ *\[irq\] eth[01] irq [0-9]* ([^)]*): [^ ]* -> [0-9]*' "$t/o" | sed 's/.*\] \(eth[01]\) .* -> \([0-9]*\)$/\1 \2/' >"$t/irqs"

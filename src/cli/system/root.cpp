@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "system/root.h"
 
+#include "system/file_read.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -54,46 +56,16 @@ bool Root::is_dir(const std::string &abs) const
 	return ::stat(path(abs).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-// Only regular files, opened O_NONBLOCK: a FIFO or device put where a sysfs
-// or state file should be must not hang plan, status or apply.  sysfs and
-// procfs attributes are regular files.  (To be replaced by
-// system/file_read.h when that lands.)
-std::optional<std::string> Root::read(const std::string &abs, int *err) const
+// Only regular files, opened O_NONBLOCK (system/file_read.h): a FIFO or
+// device put where a sysfs or state file should be must not hang plan,
+// status or apply.  sysfs and procfs attributes are regular files.
+std::optional<std::string> Root::read(const std::string &abs, int *err, std::string *why) const
 {
-	auto fail = [err](int e) -> std::optional<std::string> {
-		if (err)
-			*err = e;
-		return std::nullopt;
-	};
-	int fd = ::open(path(abs).c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return fail(errno);
-	struct stat st;
-	if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		::close(fd);
-		return fail(EINVAL);
-	}
-	std::string out;
-	char buf[4096];
-	while (true) {
-		ssize_t n = ::read(fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			::close(fd);
-			return fail(e);
-		}
-		if (n == 0)
-			break;
-		if (out.size() + static_cast<std::size_t>(n) > kMaxRead) {
-			::close(fd);
-			return fail(EFBIG);
-		}
-		out.append(buf, static_cast<std::size_t>(n));
-	}
-	::close(fd);
-	return out;
+	int e = 0;
+	auto v = read_regular_file(path(abs), kMaxRead, why, &e);
+	if (!v && err)
+		*err = e;
+	return v;
 }
 
 std::optional<std::string> Root::read_trimmed(const std::string &abs, int *err) const

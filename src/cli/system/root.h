@@ -35,7 +35,8 @@ public:
 	// files only (EINVAL otherwise), never blocks, at most kMaxRead bytes
 	// (EFBIG).
 	static constexpr std::size_t kMaxRead = 16u << 20;
-	std::optional<std::string> read(const std::string &abs, int *err = nullptr) const;
+	// *why (optional): "HOSTPATH: reason", e.g. "is a FIFO".
+	std::optional<std::string> read(const std::string &abs, int *err = nullptr, std::string *why = nullptr) const;
 	// Trimmed of surrounding whitespace.
 	std::optional<std::string> read_trimmed(const std::string &abs, int *err = nullptr) const;
 	// One open(O_WRONLY|O_TRUNC) + one write() of the whole buffer, as
