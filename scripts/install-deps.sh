@@ -34,6 +34,7 @@ fakeroot
 rpm
 help2man
 bash-completion
+prometheus
 "
 missing=""
 for p in $pkgs; do

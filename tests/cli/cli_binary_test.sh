@@ -7,6 +7,7 @@ set -u
 fs=$1
 src=$2
 fail=0
+. "$(dirname "$0")/fake_root.sh"
 t=$(mktemp -d /tmp/fastsocket-cli-bin.XXXXXX)
 trap 'rm -rf "$t"' EXIT
 
@@ -50,47 +51,15 @@ check "validate unreadable profile" 1 $?
 
 # --- a fake root: 4 CPUs, eth0 with 2 queues (virtio), lo ---
 r=$t/root
-mkdir -p "$r/sys/devices/system/cpu" "$r/proc/sys/net/core" "$r/proc/sys/net/ipv4" "$r/sys/devices/virtual/virtio0"
-echo 0-3 >"$r/sys/devices/system/cpu/online"
-echo 0-3 >"$r/sys/devices/system/cpu/possible"
-for q in 0 1; do
-	mkdir -p "$r/sys/class/net/eth0/queues/rx-$q" "$r/sys/class/net/eth0/queues/tx-$q"
-	echo 0 >"$r/sys/class/net/eth0/queues/rx-$q/rps_cpus"
-	echo 0 >"$r/sys/class/net/eth0/queues/rx-$q/rps_flow_cnt"
-	echo 0 >"$r/sys/class/net/eth0/queues/tx-$q/xps_cpus"
-done
-ln -s ../../../../sys/devices/virtual/virtio0 "$r/sys/class/net/eth0/device"
-printf '           CPU0       CPU1       CPU2       CPU3\n 24:  0 0 0 0  PCI-MSI 1-edge  virtio0-config\n 25:  0 0 0 0  PCI-MSI 2-edge  virtio0-input.0\n 26:  0 0 0 0  PCI-MSI 3-edge  virtio0-output.0\n 27:  0 0 0 0  PCI-MSI 4-edge  virtio0-input.1\n 28:  0 0 0 0  PCI-MSI 5-edge  virtio0-output.1\n' >"$r/proc/interrupts"
-for i in 24 25 26 27 28; do mkdir -p "$r/proc/irq/$i"; echo 0-3 >"$r/proc/irq/$i/smp_affinity_list"; done
-for s in core/somaxconn:4096 core/netdev_max_backlog:1000 core/rps_sock_flow_entries:0 ipv4/tcp_max_syn_backlog:512 \
-	ipv4/tcp_fin_timeout:60 ipv4/tcp_migrate_req:0 ipv4/tcp_early_demux:1 ipv4/tcp_tw_reuse:2 \
-	ipv4/tcp_max_tw_buckets:262144; do
-	echo "${s#*:}" >"$r/proc/sys/net/${s%%:*}"
-done
-printf '32768\t60999\n' >"$r/proc/sys/net/ipv4/ip_local_port_range"
-# A fake modprobe inside the root: loads "fastsocket" with the options file.
-mkdir -p "$r/sbin"
-cat >"$r/sbin/modprobe" <<'EOS'
-#!/bin/sh
-m=$FASTSOCKET_ROOT/sys/module/fastsocket
-if [ "$1" = "-r" ]; then rm -rf "$m"; exit 0; fi
-mkdir -p "$m/parameters"
-echo 0 >"$m/refcnt"; echo 0.1.0 >"$m/version"
-for p in enable_fastsocket_debug=3 enable_listen_spawn=2 enable_receive_flow_deliver=0 enable_fast_epoll=1 \
-	enable_direct_tcp=0 enable_skb_pool=0 enable_receive_cpu_selection=0 enable_socket_pool_size=0 \
-	$(sed -n 's/^options fastsocket//p' "$FASTSOCKET_ROOT/etc/modprobe.d/fastsocket.conf" 2>/dev/null); do
-	echo "${p#*=}" >"$m/parameters/${p%%=*}"
-done
-EOS
-chmod +x "$r/sbin/modprobe"
-find "$r" -type f ! -path '*/sbin/*' -exec md5sum {} + | sort >"$t/before"
+make_fake_root "$r"
+fingerprint "$r" >"$t/before"
 
 "$fs" --root "$r" plan "$src/etc/fastsocket/profiles/proxy.yaml" >"$t/o" 2>&1
 check "plan proxy" 0 $?
 contains "plan shows rps" "$t/o" "[rps] eth0 rx-0: 0 -> f"
 contains "plan shows irq" "$t/o" "[irq] eth0 irq 27 (virtio0-input.1): 0-3 -> 1"
 contains "plan shows module load" "$t/o" "will be loaded"
-cmp -s "$t/before" <(find "$r" -type f ! -path '*/sbin/*' -exec md5sum {} + | sort)
+cmp -s "$t/before" <(fingerprint "$r")
 check "plan writes nothing" 0 $?
 
 "$fs" --root "$r" apply "$src/etc/fastsocket/profiles/proxy.yaml" >"$t/o" 2>&1
@@ -111,7 +80,7 @@ contains "status json drift" "$t/o" '"target": "eth0 rx-0"'
 contains "prometheus" "$t/o" "fastsocket_drift_values 1"
 "$fs" --root "$r" revert >"$t/o" 2>&1
 check "revert" 0 $?
-cmp -s "$t/before" <(find "$r" -type f ! -path '*/sbin/*' -exec md5sum {} + | sort)
+cmp -s "$t/before" <(fingerprint "$r")
 check "revert restores every file" 0 $?
 [ ! -e "$r/sys/module/fastsocket" ]
 check "revert unloads the module it loaded" 0 $?

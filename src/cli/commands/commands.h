@@ -33,6 +33,15 @@ void register_run(CLI::App &app, Globals &g);
 // kExitInvalid (the profile is wrong) or kExitFailure (cannot read it).
 int load_checked(const Root &root, const std::string &spec, Profile *out, std::ostream &err);
 
+class StateLock;
+// apply and revert: adds --wait[=SECONDS] to `sub`; *wait is 0 (fail when
+// busy), the seconds given, or -1 (forever).
+void add_wait_option(CLI::App *sub, double *wait);
+// Takes the state lock (see system/state_lock.h) and removes temporary files
+// a killed run left.  False, with the message printed and g.exit_code set,
+// when it cannot.
+bool lock_state(Globals &g, const Root &root, StateLock *lock, double wait);
+
 struct Plan;
 class ModuleControl;
 // plan and apply: load + validate `spec`, build its plan for the system and

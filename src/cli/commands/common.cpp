@@ -6,6 +6,7 @@
 #include "profile/limits.h"
 #include "profile/validate.h"
 #include "system/module_control.h"
+#include "system/state_lock.h"
 #include "tuning/tuning.h"
 
 namespace fsock {
@@ -35,6 +36,25 @@ int load_checked(const Root &root, const std::string &spec, Profile *out, std::o
 			err << d.str() << "\n";
 	}
 	return unreadable && diags.size() == 1 ? kExitFailure : kExitInvalid;
+}
+
+void add_wait_option(CLI::App *sub, double *wait)
+{
+	sub->add_flag("--wait{-1}", *wait,
+		      "When another apply or revert is running, wait for it (at most SECONDS with "
+		      "--wait=SECONDS) instead of failing");
+}
+
+bool lock_state(Globals &g, const Root &root, StateLock *lock, double wait)
+{
+	std::string why;
+	if (!lock->acquire(wait, &why)) {
+		std::cerr << "error: " << why << "\nNothing was changed.\n";
+		g.exit_code = kExitFailure;
+		return false;
+	}
+	remove_stale_temp_files(root);
+	return true;
 }
 
 void with_plan(Globals &g, const std::string &spec, const char *plan_error_tail,

@@ -206,7 +206,8 @@ Examples:
   fastsocket run --dry-run -- nginx
 
 Exit codes: the program's own; 127 it cannot be executed; 2 bad options or profile;
-1 libfsocket.so not found.)");
+1 libfsocket.so not found (--dry-run then says so and exits 0; --mode off runs the
+command without the library).)");
 	sub->callback([&g, req, profile, dry]() {
 		Root root(g.root);
 		if (!profile->empty()) {
@@ -237,9 +238,14 @@ Exit codes: the program's own; 127 it cannot be executed; 2 bad options or profi
 		}
 		std::string tried;
 		std::string lib = find_library(req->lib, &tried);
-		if (lib.empty() && (req->mode != "off" || !req->lib.empty())) {
-			std::cerr << "error: libfsocket.so not found (tried " << tried
-				  << "); install the fastsocket package or give --lib PATH\n";
+		std::string missing;
+		if (lib.empty() && (req->mode != "off" || !req->lib.empty()))
+			missing = "libfsocket.so not found at " + tried +
+				  "; install the fastsocket package, give --lib PATH, or use --mode off to run the "
+				  "command without it";
+		// --dry-run always shows what would happen, including what is missing.
+		if (!missing.empty() && !*dry) {
+			std::cerr << "error: " << missing << "\n";
 			g.exit_code = kExitFailure;
 			return;
 		}
@@ -264,7 +270,10 @@ Exit codes: the program's own; 127 it cannot be executed; 2 bad options or profi
 		std::string release = ::uname(&u) == 0 ? u.release : "";
 		ModuleProbe probe = req->mode == "off" || req->mode == "userspace" ? ModuleProbe{false, "not checked"}
 										     : probe_module(root);
-		std::cerr << effect_line(*req, lib, probe, release) << "\n";
+		if (!missing.empty())
+			std::cerr << "fastsocket run: would fail: " << missing << "\n";
+		else
+			std::cerr << effect_line(*req, lib, probe, release) << "\n";
 		if (*dry) {
 			for (const auto &e : env)
 				std::cout << e.first << "=" << shell_quote(e.second) << "\n";

@@ -2,12 +2,15 @@
 #include "commands/status.h"
 
 #include <iostream>
+#include <regex>
 #include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.h"
 #include "fastsocket_params.h"
+#include "system/byte_string.h"
+#include "system/saved_path.h"
 #include "system/secure_boot.h"
 #include "system/sysinfo.h"
 #include "tuning/param_effect.h"
@@ -16,17 +19,34 @@
 
 namespace fsock {
 
+namespace {
+
+// status reports what it can: a part of the system it cannot read (or reads
+// something unexpected from) becomes a warning on that part, never an abort.
+template <class F> void degrade(StatusReport *r, const std::string &what, F f)
+{
+	try {
+		f();
+	} catch (const std::exception &e) {
+		r->warnings.push_back(what + ": " + e.what());
+	}
+}
+
+} // namespace
+
 StatusReport build_status(const Root &root, const ModuleControl &mod, const StateStore &store,
 			  const Profile *against)
 {
 	StatusReport r;
-	r.module_loaded = mod.loaded();
 	std::map<std::string, std::string> live;
-	if (r.module_loaded) {
-		r.module_version = mod.version();
-		r.module_refcnt = mod.refcnt();
-		live = mod.parameters();
-	}
+	degrade(&r, "fastsocket.ko", [&] {
+		r.module_loaded = mod.loaded();
+		if (r.module_loaded) {
+			r.module_version = mod.version();
+			r.module_refcnt = mod.refcnt();
+			live = mod.parameters();
+		}
+	});
 	r.state_path = root.path(store.path());
 	std::optional<SavedState> st;
 	try {
@@ -72,6 +92,11 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 			iface_names.insert(x.iface);
 	}
 	for (const auto &w : wanted) {
+		std::string bad = check_saved_path(root, w.path);
+		if (!bad.empty()) {
+			r.warnings.push_back("saved path '" + w.path.substr(0, 80) + "' not read: " + bad);
+			continue;
+		}
 		int err = 0;
 		auto now = root.read(w.path, &err);
 		bool same = now && (w.kind == ValueKind::File ? *now == w.value : equivalent(w.kind, *now, w.value));
@@ -97,7 +122,7 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 		p.effect = param_effect(root, #name, p.live);                                 \
 		r.params.push_back(p);                                                        \
 	}
-	FSOCKET_PARAMS(X)
+	degrade(&r, "module parameters", [&] { FSOCKET_PARAMS(X) });
 #undef X
 	if (r.module_loaded && !r.reload_deferred)
 		for (const auto &p : r.params)
@@ -110,10 +135,10 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 	for (const auto &n : list_interfaces(root))
 		if (root.exists("/sys/class/net/" + n + "/device"))
 			iface_names.insert(n);
-	for (const auto &n : iface_names) {
+	for (const auto &n : iface_names) degrade(&r, "interface " + n.substr(0, 40), [&] {
 		Interface i;
 		if (!read_interface(root, n, &i))
-			continue;
+			return;
 		StatusReport::Iface out;
 		out.name = n;
 		std::string q = "/sys/class/net/" + n + "/queues/";
@@ -142,11 +167,14 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 				  : xi.attached ? "prog " + std::to_string(xi.prog_id) + " '" + xi.prog_name + "'"
 						: "none";
 		r.interfaces.push_back(out);
-	}
-	r.stats = read_stats(root);
+	});
+	degrade(&r, kStatsPath, [&] { r.stats = read_stats(root); });
 	if (!r.stats.error.empty())
 		r.warnings.push_back(std::string(kStatsPath) + ": unexpected format: " + r.stats.error);
-	r.secure_boot_hint = secure_boot_hint(root, r.module_loaded);
+	for (const auto &d : r.stats.duplicates)
+		r.warnings.push_back(std::string(kStatsPath) + ": column '" + d.substr(0, 40) +
+				     "' appears more than once; the repeats are numbered (_2, _3, ...)");
+	degrade(&r, "secure boot", [&] { r.secure_boot_hint = secure_boot_hint(root, r.module_loaded); });
 	return r;
 }
 
@@ -299,24 +327,20 @@ void render_json(const StatusReport &r, std::ostream &out)
 	}
 	j["errors"] = r.errors;
 	j["warnings"] = r.warnings;
-	out << j.dump(2) << "\n";
+	// Module versions, paths, counter names are bytes from the system: any
+	// that is not UTF-8 is shown with U+FFFD rather than aborting the dump.
+	out << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
 }
 
 namespace {
 
-std::string metric_name(const std::string &s)
+// Escapes for the text exposition format: label values escape \\ " and
+// newline, HELP text \\ and newline; both must be UTF-8.
+std::string escaped(const std::string &s, bool label)
 {
 	std::string o;
-	for (char c : s)
-		o += (std::isalnum(static_cast<unsigned char>(c)) || c == '_') ? c : '_';
-	return o;
-}
-
-std::string label_value(const std::string &s)
-{
-	std::string o;
-	for (char c : s) {
-		if (c == '\\' || c == '"')
+	for (char c : utf8_for_display(s)) {
+		if (c == '\\' || (label && c == '"'))
 			o += '\\';
 		if (c == '\n') {
 			o += "\\n";
@@ -327,9 +351,35 @@ std::string label_value(const std::string &s)
 	return o;
 }
 
+std::string label_value(const std::string &s)
+{
+	return escaped(s, true);
+}
+
+// A counter column's own metric name, fastsocket_<column>_total, when the
+// column is plain snake_case that promtool's lint accepts (no unit
+// abbreviation or type name as a word); "" otherwise.
+std::string column_metric(const std::string &column)
+{
+	static const std::regex snake("[a-z][a-z0-9]*(_[a-z0-9]+)*");
+	static const std::regex flagged("(^|_)(s|ms|us|ns|sec|b|kb|mb|gb|tb|pb|m|h|d|counter|gauge|histogram|summary|"
+					"untyped|total|count|sum|bucket|info|minutes|hours|days|weeks|milliseconds|"
+					"microseconds|nanoseconds|kilograms|bits|kilobytes|megabytes|gigabytes|"
+					"terabytes|petabytes|kilometers|kilometres|celcius|fahrenheit|percent)(_|$)");
+	if (column.size() > 64 || column == "other_events" || !std::regex_match(column, snake) || std::regex_search(column, flagged))
+		return "";
+	return "fastsocket_" + column + "_total";
+}
+
 void family(std::ostream &out, const std::string &name, const std::string &type, const std::string &help)
 {
-	out << "# HELP " << name << " " << help << "\n# TYPE " << name << " " << type << "\n";
+	out << "# HELP " << name << " " << escaped(help, false) << "\n# TYPE " << name << " " << type << "\n";
+}
+
+bool is_number(const std::string &s)
+{
+	static const std::regex num("-?[0-9]{1,19}");
+	return std::regex_match(s, num);
 }
 
 } // namespace
@@ -349,7 +399,7 @@ void render_prometheus(const StatusReport &r, std::ostream &out)
 		}
 		family(out, "fastsocket_parameter", "gauge", "Live value of a fastsocket.ko parameter.");
 		for (const auto &p : r.params)
-			if (!p.live.empty())
+			if (is_number(p.live))
 				out << "fastsocket_parameter{name=\"" << p.name << "\"} " << p.live << "\n";
 	}
 	family(out, "fastsocket_profile_applied", "gauge", "The profile applied by fastsocket apply (1).");
@@ -358,12 +408,28 @@ void render_prometheus(const StatusReport &r, std::ostream &out)
 	family(out, "fastsocket_drift_values", "gauge", "Applied values that no longer match the live system.");
 	out << "fastsocket_drift_values " << r.drift.size() << "\n";
 	if (r.stats.present && r.stats.error.empty()) {
+		// Columns are named by the module; one it names oddly goes to a
+		// shared family, labelled with its name, so any header gives valid
+		// output (column names are unique: parse_stats numbers repeats).
+		std::vector<std::size_t> other;
 		for (std::size_t k = 0; k < r.stats.columns.size(); k++) {
-			std::string name = "fastsocket_" + metric_name(r.stats.columns[k]) + "_total";
+			std::string name = column_metric(r.stats.columns[k]);
+			if (name.empty()) {
+				other.push_back(k);
+				continue;
+			}
 			family(out, name, "counter",
 			       "fastsocket.ko counter '" + r.stats.columns[k] + "' per CPU (/proc/fastsocket/stats).");
 			for (const auto &row : r.stats.cpus)
 				out << name << "{cpu=\"" << row.first << "\"} " << row.second[k] << "\n";
+		}
+		if (!other.empty()) {
+			family(out, "fastsocket_other_events_total", "counter",
+			       "fastsocket.ko counters whose column name is not a plain metric name, per CPU.");
+			for (std::size_t k : other)
+				for (const auto &row : r.stats.cpus)
+					out << "fastsocket_other_events_total{column=\"" << label_value(r.stats.columns[k])
+					    << "\",cpu=\"" << row.first << "\"} " << row.second[k] << "\n";
 		}
 	}
 }

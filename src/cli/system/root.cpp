@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "system/root.h"
 
+#include "system/file_read.h"
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -54,33 +56,16 @@ bool Root::is_dir(const std::string &abs) const
 	return ::stat(path(abs).c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::optional<std::string> Root::read(const std::string &abs, int *err) const
+// Only regular files, opened O_NONBLOCK (system/file_read.h): a FIFO or
+// device put where a sysfs or state file should be must not hang plan,
+// status or apply.  sysfs and procfs attributes are regular files.
+std::optional<std::string> Root::read(const std::string &abs, int *err, std::string *why) const
 {
-	int fd = ::open(path(abs).c_str(), O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
-		if (err)
-			*err = errno;
-		return std::nullopt;
-	}
-	std::string out;
-	char buf[4096];
-	while (true) {
-		ssize_t n = ::read(fd, buf, sizeof(buf));
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			int e = errno;
-			::close(fd);
-			if (err)
-				*err = e;
-			return std::nullopt;
-		}
-		if (n == 0)
-			break;
-		out.append(buf, static_cast<std::size_t>(n));
-	}
-	::close(fd);
-	return out;
+	int e = 0;
+	auto v = read_regular_file(path(abs), kMaxRead, why, &e);
+	if (!v && err)
+		*err = e;
+	return v;
 }
 
 std::optional<std::string> Root::read_trimmed(const std::string &abs, int *err) const
@@ -100,9 +85,15 @@ int Root::write(const std::string &abs, const std::string &data) const
 		if (e)
 			return e;
 	}
-	int fd = ::open(path(abs).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+	// O_NONBLOCK: a FIFO without a reader fails (ENXIO) instead of hanging.
+	int fd = ::open(path(abs).c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return errno;
+	struct stat st;
+	if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		::close(fd);
+		return EINVAL;
+	}
 	ssize_t n;
 	do {
 		n = ::write(fd, data.data(), data.size());
@@ -113,7 +104,7 @@ int Root::write(const std::string &abs, const std::string &data) const
 	return e;
 }
 
-static int mkdirs(const std::string &dir)
+int make_dirs(const std::string &dir, unsigned mode)
 {
 	if (dir.empty() || dir == "/")
 		return 0;
@@ -122,11 +113,11 @@ static int mkdirs(const std::string &dir)
 		return S_ISDIR(st.st_mode) ? 0 : ENOTDIR;
 	std::size_t slash = dir.find_last_of('/');
 	if (slash != std::string::npos && slash > 0) {
-		int e = mkdirs(dir.substr(0, slash));
+		int e = make_dirs(dir.substr(0, slash), 0755);
 		if (e)
 			return e;
 	}
-	if (::mkdir(dir.c_str(), 0755) != 0 && errno != EEXIST)
+	if (::mkdir(dir.c_str(), mode) != 0 && errno != EEXIST)
 		return errno;
 	return 0;
 }
@@ -144,11 +135,14 @@ int Root::write_atomic(const std::string &abs, const std::string &data, unsigned
 	std::string dir = target.substr(0, target.find_last_of('/'));
 	if (dir.empty())
 		dir = "/";
-	int e = mkdirs(dir);
+	int e = make_dirs(dir, 0755);
 	if (e)
 		return e;
+	// NAME.tmp.PID: a killed run leaves it; the next one removes it under
+	// the state lock (remove_stale_temp_files).
 	std::string tmp = target + ".tmp." + std::to_string(::getpid());
-	int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	::unlink(tmp.c_str());
+	int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return errno;
 	std::size_t off = 0;

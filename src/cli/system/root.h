@@ -31,8 +31,12 @@ public:
 
 	bool exists(const std::string &abs) const;
 	bool is_dir(const std::string &abs) const;
-	// Whole file; std::nullopt on error with *err set to errno.
-	std::optional<std::string> read(const std::string &abs, int *err = nullptr) const;
+	// Whole file; std::nullopt on error with *err set to errno.  Regular
+	// files only (EINVAL otherwise), never blocks, at most kMaxRead bytes
+	// (EFBIG).
+	static constexpr std::size_t kMaxRead = 16u << 20;
+	// *why (optional): "HOSTPATH: reason", e.g. "is a FIFO".
+	std::optional<std::string> read(const std::string &abs, int *err = nullptr, std::string *why = nullptr) const;
 	// Trimmed of surrounding whitespace.
 	std::optional<std::string> read_trimmed(const std::string &abs, int *err = nullptr) const;
 	// One open(O_WRONLY|O_TRUNC) + one write() of the whole buffer, as
@@ -63,5 +67,8 @@ private:
 };
 
 std::string trim(const std::string &s);
+
+// mkdir -p of a host path; the last directory gets `mode`.  0 or an errno.
+int make_dirs(const std::string &host_dir, unsigned mode);
 
 } // namespace fsock

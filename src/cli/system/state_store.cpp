@@ -5,9 +5,59 @@
 
 #include <nlohmann/json.hpp>
 
+#include "system/byte_string.h"
+
 namespace fsock {
 
 using nlohmann::json;
+
+// Every string that came from the system (values, paths, module parameters)
+// is stored as "key": text when it is UTF-8, else "key_base64": its bytes,
+// so revert puts back exactly what was there, whatever its encoding.
+static void put_bytes(json &j, const std::string &key, const std::string &bytes)
+{
+	if (is_valid_utf8(bytes))
+		j[key] = bytes;
+	else
+		j[key + "_base64"] = base64_encode(bytes);
+}
+
+static std::string get_bytes(const json &j, const std::string &key, bool required = false)
+{
+	auto b = j.find(key + "_base64");
+	if (b != j.end()) {
+		auto bytes = base64_decode(b->get<std::string>());
+		if (!bytes)
+			throw std::runtime_error("'" + key + "_base64' is not base64");
+		return *bytes;
+	}
+	if (required && !j.contains(key))
+		throw std::runtime_error("an entry has no '" + key + "'");
+	return j.value(key, "");
+}
+
+static json map_json(const std::map<std::string, std::string> &m)
+{
+	json a = json::array();
+	for (const auto &kv : m) {
+		json e = json::object();
+		put_bytes(e, "name", kv.first);
+		put_bytes(e, "value", kv.second);
+		a.push_back(e);
+	}
+	return a;
+}
+
+// Format 1 wrote the maps as objects (UTF-8 only); format 2 as arrays.
+static std::map<std::string, std::string> map_from(const json &j)
+{
+	std::map<std::string, std::string> m;
+	if (j.is_object())
+		return j.get<std::map<std::string, std::string>>();
+	for (const auto &e : j)
+		m[get_bytes(e, "name", true)] = get_bytes(e, "value");
+	return m;
+}
 
 const char *const StateStore::kDefaultPath = "/var/lib/fastsocket/saved.json";
 
@@ -16,13 +66,13 @@ StateStore::StateStore(const Root &root, std::string path) : root_(root), path_(
 static json entries_json(const std::vector<SavedEntry> &v)
 {
 	json a = json::array();
-	for (const auto &e : v)
-		a.push_back({{"area", e.area},
-			     {"target", e.target},
-			     {"path", e.path},
-			     {"kind", kind_name(e.kind)},
-			     {"existed", e.existed},
-			     {"value", e.value}});
+	for (const auto &e : v) {
+		json j = {{"area", e.area}, {"kind", kind_name(e.kind)}, {"existed", e.existed}};
+		put_bytes(j, "target", e.target);
+		put_bytes(j, "path", e.path);
+		put_bytes(j, "value", e.value);
+		a.push_back(j);
+	}
 	return a;
 }
 
@@ -32,11 +82,11 @@ static std::vector<SavedEntry> entries_from(const json &a)
 	for (const auto &j : a) {
 		SavedEntry e;
 		e.area = j.value("area", "");
-		e.target = j.value("target", "");
-		e.path = j.at("path").get<std::string>();
+		e.target = get_bytes(j, "target");
+		e.path = get_bytes(j, "path", true);
 		e.kind = kind_from_name(j.value("kind", "words"));
 		e.existed = j.value("existed", true);
-		e.value = j.value("value", "");
+		e.value = get_bytes(j, "value");
 		v.push_back(e);
 	}
 	return v;
@@ -45,23 +95,25 @@ static std::vector<SavedEntry> entries_from(const json &a)
 std::string to_json(const SavedState &s)
 {
 	json j = {
-		{"format", 1},
-		{"profile", s.profile},
-		{"profile_file", s.profile_file},
+		{"format", 2},
 		{"applied_at", s.applied_at},
 		{"originals", entries_json(s.originals)},
 		{"applied", entries_json(s.applied)},
 		{"module",
 		 {{"managed", s.module_managed},
 		  {"was_loaded", s.module_was_loaded},
-		  {"params_before", s.module_params_before},
-		  {"params_applied", s.module_params_applied},
+		  {"params_before", map_json(s.module_params_before)},
+		  {"params_applied", map_json(s.module_params_applied)},
 		  {"reload_deferred", s.module_reload_deferred}}},
 	};
+	put_bytes(j, "profile", s.profile);
+	put_bytes(j, "profile_file", s.profile_file);
 	json x = json::array();
-	for (const auto &e : s.xdp)
-		x.push_back({{"iface", e.iface}, {"prog_id", e.prog_id}, {"r", e.r}, {"port_lo", e.port_lo},
-			     {"port_hi", e.port_hi}});
+	for (const auto &e : s.xdp) {
+		json one = {{"prog_id", e.prog_id}, {"r", e.r}, {"port_lo", e.port_lo}, {"port_hi", e.port_hi}};
+		put_bytes(one, "iface", e.iface);
+		x.push_back(one);
+	}
 	j["xdp"] = x;
 	return j.dump(2) + "\n";
 }
@@ -69,11 +121,12 @@ std::string to_json(const SavedState &s)
 SavedState from_json(const std::string &text)
 {
 	json j = json::parse(text);
-	if (j.value("format", 0) != 1)
+	int format = j.value("format", 0);
+	if (format != 1 && format != 2)
 		throw std::runtime_error("unknown saved-state format");
 	SavedState s;
-	s.profile = j.value("profile", "");
-	s.profile_file = j.value("profile_file", "");
+	s.profile = get_bytes(j, "profile");
+	s.profile_file = get_bytes(j, "profile_file");
 	s.applied_at = j.value("applied_at", "");
 	s.originals = entries_from(j.at("originals"));
 	s.applied = entries_from(j.at("applied"));
@@ -81,14 +134,16 @@ SavedState from_json(const std::string &text)
 		const json &m = j["module"];
 		s.module_managed = m.value("managed", false);
 		s.module_was_loaded = m.value("was_loaded", false);
-		s.module_params_before = m.value("params_before", std::map<std::string, std::string>());
-		s.module_params_applied = m.value("params_applied", std::map<std::string, std::string>());
+		if (m.contains("params_before"))
+			s.module_params_before = map_from(m["params_before"]);
+		if (m.contains("params_applied"))
+			s.module_params_applied = map_from(m["params_applied"]);
 		s.module_reload_deferred = m.value("reload_deferred", false);
 	}
 	if (j.contains("xdp")) {
 		for (const auto &e : j["xdp"]) {
 			SavedXdp x;
-			x.iface = e.at("iface").get<std::string>();
+			x.iface = get_bytes(e, "iface", true);
 			x.prog_id = e.at("prog_id").get<uint32_t>();
 			x.r = e.value("r", 0u);
 			x.port_lo = e.value("port_lo", 0u);

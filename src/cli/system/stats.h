@@ -14,7 +14,8 @@ namespace fsock {
 struct ModuleStats {
 	bool present = false;
 	std::string error; // set when present but malformed
-	std::vector<std::string> columns;
+	std::vector<std::string> columns;	 // unique: repeats get _2, _3
+	std::vector<std::string> duplicates; // names that were repeated
 	std::vector<std::pair<unsigned, std::vector<unsigned long long>>> cpus;
 	std::vector<unsigned long long> total;
 };

@@ -12,6 +12,21 @@ std::string errno_text(int err)
 	return std::strerror(err);
 }
 
+bool parse_decimal(const std::string &s, unsigned long long max, unsigned long long *out)
+{
+	if (s.empty() || s.size() > 20 || s.find_first_not_of("0123456789") != std::string::npos)
+		return false;
+	unsigned long long v = 0;
+	for (char c : s) {
+		unsigned d = static_cast<unsigned>(c - '0');
+		if (v > (max - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return true;
+}
+
 bool read_topology(const Root &root, Topology *out, std::string *err)
 {
 	int e = 0;
@@ -53,10 +68,9 @@ static std::vector<unsigned> queues(const Root &root, const std::string &ifname,
 	for (const auto &e : root.list("/sys/class/net/" + ifname + "/queues")) {
 		if (e.rfind(prefix, 0) != 0)
 			continue;
-		std::string num = e.substr(prefix.size());
-		if (num.empty() || num.find_first_not_of("0123456789") != std::string::npos)
-			continue;
-		q.push_back(static_cast<unsigned>(std::stoul(num)));
+		unsigned long long n;
+		if (parse_decimal(e.substr(prefix.size()), 65535, &n))
+			q.push_back(static_cast<unsigned>(n));
 	}
 	std::sort(q.begin(), q.end());
 	return q;
@@ -72,12 +86,10 @@ bool read_interface(const Root &root, const std::string &name, Interface *out)
 	i.physical = root.exists(base + "/device");
 	if (i.physical) {
 		i.device = root.resolved_basename(base + "/device");
-		if (auto n = root.read_trimmed(base + "/device/numa_node"))
-			try {
-				i.numa_node = std::stoi(*n);
-			} catch (...) {
-				i.numa_node = -1;
-			}
+		unsigned long long node;
+		auto n = root.read_trimmed(base + "/device/numa_node");
+		if (n && parse_decimal(*n, 65535, &node)) // "-1": no NUMA information
+			i.numa_node = static_cast<int>(node);
 	}
 	i.rx = queues(root, name, "rx-");
 	i.tx = queues(root, name, "tx-");

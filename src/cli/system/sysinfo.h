@@ -42,4 +42,9 @@ bool process_running(const Root &root, const std::string &comm);
 
 std::string errno_text(int err);
 
+// Plain decimal digits only, no sign or space, value <= max: what sysfs and
+// procfs counters and indices look like.  False on anything else (including
+// overflow), where std::stoul would throw or accept "12abc".
+bool parse_decimal(const std::string &s, unsigned long long max, unsigned long long *out);
+
 } // namespace fsock

@@ -4,6 +4,8 @@
 #include <cerrno>
 #include <ctime>
 
+#include "system/byte_string.h"
+#include "system/saved_path.h"
 #include "system/sysinfo.h"
 #include "tuning/rfd_steering.h"
 
@@ -220,11 +222,15 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 			if (!mod.load(&e))
 				rb_fail.push_back("reloading fastsocket.ko with its previous options: " + e);
 		}
-		store.restore_raw(prev_raw);
+		// The saved state goes back to what it was only when the system
+		// did: otherwise it keeps the originals revert still needs.
+		if (rb_fail.empty())
+			store.restore_raw(prev_raw);
 		if (rb_fail.empty()) {
 			err << "rolled back " << done.size() << " change(s) in reverse order; the system is as before.\n";
 		} else {
-			err << "rollback incomplete; these could not be restored:\n";
+			err << "rollback incomplete; the original values stay in " << root.path(store.path())
+			    << " for `fastsocket revert`; these could not be restored:\n";
 			for (const auto &f : rb_fail)
 				err << "  " << f << "\n";
 		}
@@ -279,6 +285,12 @@ int revert_state(const Root &root, ModuleControl &mod, const StateStore &store, 
 	std::vector<std::string> failures;
 	std::size_t restored = 0;
 	for (auto it = st->originals.rbegin(); it != st->originals.rend(); ++it) {
+		std::string bad = check_saved_path(root, it->path);
+		if (!bad.empty()) {
+			failures.push_back("refusing saved path '" + utf8_for_display(it->path.substr(0, 80)) +
+					   "': " + bad);
+			continue;
+		}
 		bool sk;
 		std::string p = restore(root, *it, &sk);
 		if (!p.empty()) {

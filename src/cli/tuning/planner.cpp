@@ -36,14 +36,15 @@ void add_change(const PlanInput &in, Plan *plan, const std::string &area, const 
 		const std::string &path, const std::string &next, ValueKind kind, const std::string &note)
 {
 	int err = 0;
-	auto cur = in.root.read(path, &err);
+	std::string why;
+	auto cur = in.root.read(path, &err, &why);
 	if (!cur) {
 		if (err == ENOENT) {
 			plan->warnings.push_back(area + ": " + target + ": " + path +
 						 " does not exist on this kernel; skipped");
 			return;
 		}
-		throw PlanError("cannot read " + in.root.path(path) + ": " + errno_text(err));
+		throw PlanError("cannot read " + why);
 	}
 	Change c;
 	c.area = area;
@@ -83,8 +84,8 @@ Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &m
 		plan_rps(in, i, &plan);
 		plan_rfs_queues(in, i, &plan);
 		plan_xps(in, i, &plan);
-		plan_irq(in, i, &plan);
 	}
+	plan_irq(in, &plan);
 	plan_irqbalance(in, &plan);
 	plan_modprobe(in, mod, &plan);
 	plan_rfd_steering(in, &plan);

@@ -4,6 +4,7 @@
 // changes it wants, reading the current values through the Root.
 #pragma once
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -41,7 +42,19 @@ void plan_rfs_global(const PlanInput &in, Plan *plan);
 void plan_rps(const PlanInput &in, const Interface &iface, Plan *plan);
 void plan_rfs_queues(const PlanInput &in, const Interface &iface, Plan *plan);
 void plan_xps(const PlanInput &in, const Interface &iface, Plan *plan);
-void plan_irq(const PlanInput &in, const Interface &iface, Plan *plan);
+// Queue IRQs of every interface at once, so several NICs share the CPUs out
+// instead of each putting its queue i on the same CPU i.
+void plan_irq(const PlanInput &in, Plan *plan);
+
+// Picks a CPU per queue IRQ across NICs: the least used CPU of the allowed
+// set, NUMA-local ones first among equals, then in CPU order.
+class IrqCpuAllocator {
+public:
+	unsigned pick(const CpuSet &allowed, const CpuSet &local);
+
+private:
+	std::map<unsigned, unsigned> used_; // CPU -> IRQ queues given to it
+};
 void plan_irqbalance(const PlanInput &in, Plan *plan);
 void plan_modprobe(const PlanInput &in, const ModuleControl &mod, Plan *plan);
 
