@@ -33,6 +33,14 @@ fakeroot
 rpm
 help2man
 bash-completion
+clang
+llvm
+libbpf-dev
+bpftool
+libxdp-dev
+libelf-dev
+zlib1g-dev
+xdp-tools
 "
 missing=""
 for p in $pkgs; do
