@@ -191,6 +191,8 @@ grep -q fst_count /tmp/xdp-after && ! grep -q fs_rfd /tmp/xdp-after &&
 XDP_TESTS=$(find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -path '*/tests/cli/fastsocket_xdp_tests' -type f -print 2>/dev/null | head -n 1)
 PATH=/usr/sbin:$PATH "$XDP_TESTS" >/tmp/xdp-tests 2>&1
 expect "cli.xdp on this kernel" 0 "$?"
+grep -E '^\[ +(OK|SKIPPED|FAILED) +\] Veth' /tmp/xdp-tests
+! grep -q 'SKIPPED \] Veth' /tmp/xdp-tests && pass "cli.xdp: no test skipped" || fail "cli.xdp skipped tests"
 grep -q "OK ] Veth.RunsBesideAnotherLibxdpProgram" /tmp/xdp-tests &&
 	pass "cli.xdp: RunsBesideAnotherLibxdpProgram ran and passed" || { fail "cli.xdp:"; cat /tmp/xdp-tests; }
 
