@@ -135,14 +135,18 @@ bool runs_there(const xdp_multiprog *mp, uint32_t id)
 	return false;
 }
 
-// What libxdp sees on `ifindex`: nullptr with *e = 0 when nothing is attached.
-MultiprogPtr multiprog_of(int ifindex, long *e)
+// What libxdp sees on `ifindex` (*mp empty when nothing is attached);
+// false with *err.  The caller holds a LibLog.
+bool read_programs(const std::string &ifname, int ifindex, MultiprogPtr *mp, std::string *err)
 {
-	xdp_multiprog *mp = xdp_multiprog__get_from_ifindex(ifindex);
-	*e = libxdp_get_error(mp);
-	if (*e == -ENOENT)
-		*e = 0;
-	return MultiprogPtr(*e ? nullptr : mp);
+	xdp_multiprog *m = xdp_multiprog__get_from_ifindex(ifindex);
+	long e = libxdp_get_error(m);
+	if (e && e != -ENOENT) {
+		*err = ifname + ": cannot read its XDP programs: " + errno_text(static_cast<int>(-e)) + LibLog::tail();
+		return false;
+	}
+	mp->reset(e ? nullptr : m);
+	return true;
 }
 
 std::string prog_label(const xdp_program *p)
@@ -192,12 +196,9 @@ bool xdp_query(const std::string &ifname, XdpInfo *out, std::string *err)
 		return false;
 	}
 	LibLog log;
-	long e = 0;
-	MultiprogPtr mp = multiprog_of(idx, &e);
-	if (e) {
-		*err = ifname + ": cannot read its XDP programs: " + errno_text(static_cast<int>(-e)) + LibLog::tail();
+	MultiprogPtr mp;
+	if (!read_programs(ifname, idx, &mp, err))
 		return false;
-	}
 	const xdp_program *main = mp ? xdp_multiprog__main_prog(mp.get()) : nullptr;
 	if (!main)
 		return true; // nothing, or a hardware-offloaded program only
@@ -294,12 +295,9 @@ bool xdp_detach(const std::string &ifname, uint32_t prog_id, std::string *err)
 		return false;
 	}
 	LibLog log;
-	long e = 0;
-	MultiprogPtr mp = multiprog_of(idx, &e);
-	if (e) {
-		*err = ifname + ": cannot read its XDP programs: " + errno_text(static_cast<int>(-e)) + LibLog::tail();
+	MultiprogPtr mp;
+	if (!read_programs(ifname, idx, &mp, err))
 		return false;
-	}
 	if (!mp || !xdp_multiprog__main_prog(mp.get()) || !runs_there(mp.get(), prog_id))
 		return true; // already detached (or replaced by someone else: theirs now)
 	xdp_program *raw = xdp_program__from_id(prog_id);
