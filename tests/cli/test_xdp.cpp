@@ -355,6 +355,12 @@ TEST_F(Veth, LeavesAPlainProgramAlone)
 	ASSERT_TRUE(xdp_query("fst0", &after, &err)) << err;
 	EXPECT_EQ(after.prog_id, before.prog_id);
 	EXPECT_FALSE(after.ours());
+
+	// Detached by its id: how revert handles a saved.json record from a
+	// fastsocket that attached fs_rfd alone (rtnetlink, no dispatcher).
+	EXPECT_TRUE(xdp_detach("fst0", before.prog_id, &err)) << err;
+	ASSERT_TRUE(xdp_query("fst0", &after, &err)) << err;
+	EXPECT_FALSE(after.attached);
 }
 
 TEST_F(Veth, RepliesProcessedOnThePortsCpu)
