@@ -124,7 +124,7 @@ bool ensure_bpffs(std::string *err)
 	return true;
 }
 
-// The program on `ifindex` (alone or in the dispatcher) whose id is `id`.
+// Whether program `id` runs where mp was read (alone or in the dispatcher).
 bool runs_there(const xdp_multiprog *mp, uint32_t id)
 {
 	if (xdp_multiprog__is_legacy(mp))
