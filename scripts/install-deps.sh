@@ -35,6 +35,14 @@ rpm
 help2man
 bash-completion
 prometheus
+clang
+llvm
+libbpf-dev
+bpftool
+libxdp-dev
+libelf-dev
+zlib1g-dev
+xdp-tools
 "
 missing=""
 for p in $pkgs; do

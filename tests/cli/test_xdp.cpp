@@ -1,26 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 // The RFD reply steering on the host's own kernel (system/xdp.cpp): load,
 // attach, query and detach the fs_rfd program on a veth pair, and check that
-// replies to a source port p are processed on CPU p % R.  The whole binary
-// runs in a private network namespace (main() below); it needs root and a
-// kernel with XDP, otherwise every test is skipped with the reason.
+// replies to a source port p are processed on CPU p % R, alone and beside
+// another XDP program.  The whole binary runs in private network and mount
+// namespaces with /sys/fs/bpf unmounted (main() below), so the loader mounts
+// its own bpffs; it needs root and a kernel with XDP, otherwise every test is
+// skipped with the reason.
 #include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <string>
 
 #include <gtest/gtest.h>
+#include <xdp/libxdp.h>
 
 #include "system/xdp.h"
 
@@ -30,10 +38,79 @@ namespace {
 bool g_netns = false;
 std::string g_why;
 
-int sh(const std::string &cmd)
+// Runs a shell command; a leading "ip " is iproute2's (a busybox shell
+// prefers its own applet, which has no netns).
+int sh(std::string cmd)
 {
+	if (cmd.compare(0, 3, "ip ") == 0 && access("/usr/sbin/ip", X_OK) == 0)
+		cmd = "/usr/sbin/" + cmd;
 	return std::system((cmd + " >/dev/null 2>&1").c_str());
 }
+
+// stdout of a shell command.
+std::string output_of(const std::string &cmd)
+{
+	std::string out;
+	if (FILE *f = popen((cmd + " 2>&1").c_str(), "r")) {
+		char buf[4096];
+		std::size_t n;
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+			out.append(buf, n);
+		pclose(f);
+	}
+	return out;
+}
+
+// Someone else's program (xdp_count.bpf.c): counts packets and passes them.
+class Counter {
+public:
+	~Counter()
+	{
+		if (prog_)
+			xdp_program__close(prog_);
+		bpf_object__close(obj_); // an attached program stays until fst0 goes
+	}
+	// Through libxdp's dispatcher, as xdp-loader would.
+	bool attach_with_libxdp(int ifindex, std::string *err)
+	{
+		setenv("LIBXDP_BPFFS_AUTOMOUNT", "1", 1);
+		prog_ = xdp_program__open_file(XDP_COUNT_OBJ, "xdp", nullptr);
+		if (libxdp_get_error(prog_)) {
+			prog_ = nullptr;
+			*err = "cannot open " XDP_COUNT_OBJ;
+			return false;
+		}
+		int e = xdp_program__attach(prog_, ifindex, XDP_MODE_NATIVE, 0);
+		*err = e ? "libxdp attach: " + std::string(strerror(-e)) : "";
+		return e == 0;
+	}
+	// Directly (IFLA_XDP), as `ip link set dev X xdp obj ...` does.
+	bool attach_plain(int ifindex, std::string *err)
+	{
+		obj_ = bpf_object__open_file(XDP_COUNT_OBJ, nullptr);
+		if (!obj_ || bpf_object__load(obj_)) {
+			*err = "cannot load " XDP_COUNT_OBJ;
+			return false;
+		}
+		int fd = bpf_program__fd(bpf_object__find_program_by_name(obj_, "fst_count"));
+		int e = bpf_xdp_attach(ifindex, fd, XDP_FLAGS_DRV_MODE, nullptr);
+		*err = e ? "bpf_xdp_attach: " + std::string(strerror(-e)) : "";
+		return e == 0;
+	}
+	uint32_t id() const { return prog_ ? xdp_program__id(prog_) : 0; }
+	uint64_t packets() const
+	{
+		bpf_object *obj = prog_ ? xdp_program__bpf_obj(prog_) : obj_;
+		uint32_t key = 0;
+		uint64_t n = 0;
+		bpf_map_lookup_elem(bpf_map__fd(bpf_object__find_map_by_name(obj, "fst_counts")), &key, &n);
+		return n;
+	}
+
+private:
+	xdp_program *prog_ = nullptr;
+	bpf_object *obj_ = nullptr;
+};
 
 // What `ethtool -K IFACE tx off` does.
 bool tx_checksum_off(const char *ifname)
@@ -61,7 +138,7 @@ protected:
 		if (!g_netns)
 			GTEST_SKIP() << g_why;
 		ASSERT_EQ(sh("ip link add fst0 type veth peer name fst1"), 0);
-		ASSERT_EQ(sh("ip addr add 10.79.0.1/24 dev fst0 && ip link set fst0 up && ip link set lo up"), 0);
+		ASSERT_EQ(sh("ip addr add 10.79.0.1/24 dev fst0") || sh("ip link set fst0 up") || sh("ip link set lo up"), 0);
 	}
 	void TearDown() override
 	{
@@ -87,7 +164,7 @@ protected:
 				_exit(1);
 			if (write(ready[1], &c, 1) != 1 || read(go[0], &c, 1) != 1)
 				_exit(1);
-			if (sh("ip addr add 10.79.0.2/24 dev fst1 && ip link set fst1 up && ip link set lo up") ||
+			if (sh("ip addr add 10.79.0.2/24 dev fst1") || sh("ip link set fst1 up") || sh("ip link set lo up") ||
 			    !tx_checksum_off("fst1"))
 				_exit(1);
 			int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
@@ -150,6 +227,20 @@ protected:
 		return cpu;
 	}
 
+	// Replies to 40 connections from ports first.. processed on CPU port % R.
+	static unsigned replies_on_port_cpu(unsigned first)
+	{
+		const unsigned r = rfd_ring_size(), n = 40;
+		unsigned local = 0, answered = 0;
+		for (unsigned i = 0; i < n; i++) {
+			int cpu = reply_cpu(first + i);
+			answered += cpu >= 0;
+			local += cpu >= 0 && static_cast<unsigned>(cpu) == (first + i) % r;
+		}
+		EXPECT_EQ(answered, n);
+		return local;
+	}
+
 	static RfdSteering config()
 	{
 		RfdSteering c;
@@ -180,10 +271,12 @@ TEST_F(Veth, AttachQueryDetachOnlyOurs)
 	EXPECT_TRUE(info.ours());
 	EXPECT_EQ(info.prog_id, id);
 	EXPECT_EQ(info.prog_name, kRfdProgName);
+	EXPECT_TRUE(info.others.empty());
 
-	// Never replaces an attached program, ours or not.
+	// Never attached twice.
 	uint32_t id2 = 0;
 	EXPECT_FALSE(xdp_attach_rfd("fst0", config(), &id2, &err, &unsupported));
+	EXPECT_NE(err.find("already attached"), std::string::npos) << err;
 	EXPECT_FALSE(unsupported) << err;
 
 	// Detaching another program id leaves the attached one alone.
@@ -196,6 +289,35 @@ TEST_F(Veth, AttachQueryDetachOnlyOurs)
 	EXPECT_FALSE(info.attached);
 	EXPECT_TRUE(xdp_detach("fst0", id, &err)) << "detaching twice is not an error: " << err;
 	EXPECT_TRUE(xdp_detach("no-such-if", id, &err)) << "a vanished interface took its program along";
+}
+
+// What bpftool shows: the C source next to the instructions (BTF line info),
+// the program in the dispatcher on the interface, and its link.
+TEST_F(Veth, BpftoolShowsSourceAndLink)
+{
+	if (sh(std::string(BPFTOOL) + " version") != 0)
+		GTEST_SKIP() << "no bpftool";
+	uint32_t id = 0;
+	bool unsupported = false;
+	std::string err;
+	if (!xdp_attach_rfd("fst0", config(), &id, &err, &unsupported))
+		GTEST_SKIP() << "this kernel refuses native XDP on veth: " << err;
+	std::string xlated = output_of(std::string(BPFTOOL) + " prog dump xlated id " + std::to_string(id));
+	EXPECT_NE(xlated.find("; sk = bpf_sk_lookup_tcp(ctx, tuple, tuple_size, BPF_F_CURRENT_NETNS, 0);"),
+		  std::string::npos)
+		<< xlated.substr(0, 2000);
+	EXPECT_NE(xlated.find("; if (port < port_lo || port > port_hi)"), std::string::npos);
+	EXPECT_NE(xlated.find("call cpu_map_redirect"), std::string::npos) << xlated;
+	std::string net = output_of(std::string(BPFTOOL) + " net show dev fst0");
+	EXPECT_NE(net.find("fst0"), std::string::npos) << net;
+	EXPECT_NE(net.find("driver"), std::string::npos) << net;
+	XdpInfo info;
+	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
+	if (info.dispatcher) { // the link that joins ours to the dispatcher
+		std::string links = output_of(std::string(BPFTOOL) + " link show");
+		EXPECT_NE(links.find("prog " + std::to_string(id)), std::string::npos) << links;
+	}
+	EXPECT_TRUE(xdp_detach("fst0", id, &err)) << err;
 }
 
 TEST_F(Veth, RefusesBadSteeringParameters)
@@ -212,6 +334,35 @@ TEST_F(Veth, RefusesBadSteeringParameters)
 	EXPECT_FALSE(info.attached) << "nothing may be attached after a refusal";
 }
 
+// A program attached without the dispatcher is never replaced.
+TEST_F(Veth, LeavesAPlainProgramAlone)
+{
+	Counter other;
+	std::string err;
+	if (!other.attach_plain(static_cast<int>(if_nametoindex("fst0")), &err))
+		GTEST_SKIP() << "this kernel refuses native XDP on veth: " << err;
+	XdpInfo before;
+	ASSERT_TRUE(xdp_query("fst0", &before, &err)) << err;
+	ASSERT_TRUE(before.attached);
+	EXPECT_FALSE(before.dispatcher);
+	EXPECT_EQ(before.prog_name, "fst_count");
+
+	uint32_t id = 0;
+	bool unsupported = false;
+	EXPECT_FALSE(xdp_attach_rfd("fst0", config(), &id, &err, &unsupported));
+	EXPECT_NE(err.find("left alone"), std::string::npos) << err;
+	XdpInfo after;
+	ASSERT_TRUE(xdp_query("fst0", &after, &err)) << err;
+	EXPECT_EQ(after.prog_id, before.prog_id);
+	EXPECT_FALSE(after.ours());
+
+	// Detached by its id: how revert handles a saved.json record from a
+	// fastsocket that attached fs_rfd alone (rtnetlink, no dispatcher).
+	EXPECT_TRUE(xdp_detach("fst0", before.prog_id, &err)) << err;
+	ASSERT_TRUE(xdp_query("fst0", &after, &err)) << err;
+	EXPECT_FALSE(after.attached);
+}
+
 TEST_F(Veth, RepliesProcessedOnThePortsCpu)
 {
 	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
@@ -222,17 +373,48 @@ TEST_F(Veth, RepliesProcessedOnThePortsCpu)
 	std::string err;
 	if (!xdp_attach_rfd("fst0", config(), &id, &err, &unsupported))
 		GTEST_SKIP() << "this kernel refuses native XDP on veth: " << err;
-	const unsigned r = rfd_ring_size(), n = 40;
-	unsigned local = 0, answered = 0;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned port = 42000 + i;
-		int cpu = reply_cpu(port);
-		answered += cpu >= 0;
-		local += cpu >= 0 && static_cast<unsigned>(cpu) == port % r;
-	}
-	EXPECT_EQ(answered, n);
-	EXPECT_EQ(local, n) << "replies processed on CPU port % " << r;
+	EXPECT_EQ(replies_on_port_cpu(42000), 40u) << "replies processed on CPU port % " << rfd_ring_size();
 	EXPECT_TRUE(xdp_detach("fst0", id, &err)) << err;
+}
+
+// Another program attached through libxdp first: both run (its counter
+// grows, the replies still land on CPU port % R) and detaching ours leaves
+// it attached and counting.
+TEST_F(Veth, RunsBesideAnotherLibxdpProgram)
+{
+	if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+		GTEST_SKIP() << "one CPU: every reply is local anyway";
+	start_server();
+	Counter other;
+	std::string err;
+	if (!other.attach_with_libxdp(static_cast<int>(if_nametoindex("fst0")), &err))
+		GTEST_SKIP() << "this kernel refuses native XDP on veth: " << err;
+	XdpInfo info;
+	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
+	if (!info.dispatcher)
+		GTEST_SKIP() << "libxdp cannot use its dispatcher on this kernel (freplace programs refused)";
+	uint32_t id = 0;
+	bool unsupported = false;
+	ASSERT_TRUE(xdp_attach_rfd("fst0", config(), &id, &err, &unsupported)) << err;
+	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
+	EXPECT_TRUE(info.ours());
+	EXPECT_TRUE(info.dispatcher);
+	EXPECT_EQ(info.prog_id, id);
+	ASSERT_EQ(info.others.size(), 1u);
+	EXPECT_EQ(info.others[0], std::to_string(other.id()) + " 'fst_count'");
+
+	uint64_t seen = other.packets();
+	EXPECT_EQ(replies_on_port_cpu(43000), 40u) << "replies processed on CPU port % " << rfd_ring_size();
+	EXPECT_GE(other.packets() - seen, 40u * 3) << "each connection brings at least 3 packets to fst0";
+
+	ASSERT_TRUE(xdp_detach("fst0", id, &err)) << err;
+	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
+	EXPECT_TRUE(info.attached);
+	EXPECT_FALSE(info.ours());
+	ASSERT_EQ(info.others.size(), 1u) << "the other program stays";
+	seen = other.packets();
+	EXPECT_EQ(reply_cpu(44000) >= 0, true);
+	EXPECT_GT(other.packets(), seen) << "and keeps running";
 }
 
 } // namespace
@@ -242,14 +424,20 @@ int main(int argc, char **argv)
 {
 	::testing::InitGoogleTest(&argc, argv);
 	// A private network namespace: the veth pair and the program vanish with
-	// the process, whatever happens.
+	// the process, whatever happens.  A private mount namespace without
+	// /sys/fs/bpf: the loader mounts a bpffs of its own there, and libxdp's
+	// pins stay out of the host's.
 	if (geteuid() != 0)
 		fsock::g_why = "needs root (network namespace, bpf)";
-	else if (unshare(CLONE_NEWNET) != 0)
-		fsock::g_why = "unshare(CLONE_NEWNET) failed";
+	else if (unshare(CLONE_NEWNET | CLONE_NEWNS) != 0)
+		fsock::g_why = "unshare(CLONE_NEWNET | CLONE_NEWNS) failed";
+	else if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0)
+		fsock::g_why = "cannot make the mounts private";
 	else if (fsock::sh("ip link add fsprobe0 type veth peer name fsprobe1") != 0)
 		fsock::g_why = "no veth support (or no ip command)";
 	else
 		fsock::g_netns = fsock::sh("ip link del fsprobe0") == 0;
+	while (umount2("/sys/fs/bpf", MNT_DETACH) == 0)
+		;
 	return RUN_ALL_TESTS();
 }

@@ -1,13 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
-// The receive half of RFD on a stock kernel: a native-mode XDP program that
-// sends every TCP packet whose destination port lies in the local port range
-// to the CPU the port encodes (port % R, R a power of two) through a BPF
-// cpumap, so a backend's replies are processed on the CPU of the worker that
-// opened the connection (the library picks that port, src/lib/rfd.c).
+// The receive half of RFD on a stock kernel: the XDP program of
+// src/bpf/fs_rfd.bpf.c sends every TCP reply whose destination port lies in
+// the local port range to the CPU the port encodes (port % R, R a power of
+// two) through a BPF cpumap, so a backend's replies are processed on the CPU
+// of the worker that opened the connection (the library picks that port,
+// src/lib/rfd.c).
 //
-// No libbpf and no clang: the program is a few dozen instructions assembled
-// here and loaded with bpf(2); it is attached with rtnetlink (IFLA_XDP), so
-// it stays attached after this process exits, holding its cpumap.
+// The program is built with clang, embedded with `bpftool gen skeleton`,
+// loaded with libbpf and attached in native mode through libxdp's
+// dispatcher, so it runs beside other libxdp programs on the interface.
+// libxdp pins the dispatcher and our program's link under
+// /sys/fs/bpf/xdp/dispatch-<ifindex>-<id>/ (bpffs is mounted when missing),
+// so the program stays attached after this process exits.
 #pragma once
 
 #include <cstdint>
@@ -28,10 +32,12 @@ struct RfdSteering {
 };
 
 struct XdpInfo {
-	bool attached = false;
-	unsigned mode = 0;	// XDP_ATTACHED_* of IFLA_XDP_ATTACHED
-	uint32_t prog_id = 0;	// 0 when none or several
-	std::string prog_name;	// "" when unknown
+	bool attached = false;	 // some XDP program runs on the interface
+	bool dispatcher = false; // it is libxdp's dispatcher: programs can join
+	uint32_t prog_id = 0;	 // ours when ours(), else the attached program
+	std::string prog_name;	 // kRfdProgName when ours(), else the attached one's
+	// The dispatcher's other programs, as "ID 'NAME'".
+	std::vector<std::string> others;
 	bool ours() const { return attached && prog_name == kRfdProgName; }
 };
 
@@ -43,14 +49,17 @@ unsigned rfd_ring_size();
 bool xdp_query(const std::string &ifname, XdpInfo *out, std::string *err);
 
 // Loads the program and its cpumap (one entry per online CPU below r) and
-// attaches it in native (driver) mode, never replacing a program that is
-// already attached.  On failure *err holds the kernel's reason (extack or
-// verifier log) and *unsupported is set when the driver has no native XDP.
+// attaches it in native (driver) mode through libxdp's dispatcher.  Refuses
+// when our program is already there, or when a program that does not use
+// the dispatcher is attached (it is never replaced).  On failure *err holds
+// the reason (libxdp's, libbpf's or the verifier's) and *unsupported is set
+// when the driver has no native XDP.
 bool xdp_attach_rfd(const std::string &ifname, const RfdSteering &cfg, uint32_t *prog_id, std::string *err,
 		    bool *unsupported);
 
-// Detaches program `prog_id` from `ifname` only if it is still the one
-// attached (XDP_FLAGS_REPLACE); true when it is gone (or was already).
+// Detaches program `prog_id` from `ifname` if it still runs there, alone or
+// in the dispatcher (whose other programs stay); true when it is gone (or
+// was already).
 bool xdp_detach(const std::string &ifname, uint32_t prog_id, std::string *err);
 
 } // namespace fsock

@@ -55,12 +55,13 @@ struct ModulePlan {
 };
 
 // RFD reply steering on one interface: attach our XDP program
-// (tuning/rfd_steering.cpp).  A foreign program is never replaced.
+// (tuning/rfd_steering.cpp).  A foreign program is never replaced: ours
+// joins libxdp's dispatcher beside it, or stays out when it does not use one.
 struct XdpChange {
 	std::string iface;
 	RfdSteering cfg;
 	XdpInfo current;
-	bool blocked() const { return current.attached && !current.ours(); }
+	bool blocked() const { return current.attached && !current.ours() && !current.dispatcher; }
 	bool pending() const { return !current.ours() && !blocked(); }
 };
 

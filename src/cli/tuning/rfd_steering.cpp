@@ -94,7 +94,8 @@ void plan_rfd_steering(const PlanInput &in, Plan *plan)
 		if (x.blocked())
 			plan->warnings.push_back("rfd: " + i.name + " already runs XDP program " +
 						 std::to_string(x.current.prog_id) + " '" + x.current.prog_name +
-						 "'; it is left alone and replies there follow RFS only");
+						 "' without libxdp's dispatcher; it is left alone and replies "
+						 "there follow RFS only");
 		plan->xdp.push_back(x);
 	}
 }
@@ -102,10 +103,14 @@ void plan_rfd_steering(const PlanInput &in, Plan *plan)
 std::string describe_xdp(const XdpChange &x)
 {
 	std::string now = x.current.ours()	? std::string(kRfdProgName) + " (prog " + std::to_string(x.current.prog_id) + ")"
-			  : x.current.attached ? "foreign program " + std::to_string(x.current.prog_id)
+			  : x.current.attached ? (x.current.dispatcher ? "libxdp dispatcher " : "foreign program ") +
+						       std::to_string(x.current.prog_id)
 					       : "none";
+	std::string beside;
+	for (const auto &o : x.current.others)
+		beside += (beside.empty() ? ", beside " : ", ") + o;
 	return "[rfd] " + x.iface + " XDP reply steering: " + now + " -> " + kRfdProgName + " (" +
-	       steering_text(x.cfg.port_lo, x.cfg.port_hi, x.cfg.r) + ")";
+	       steering_text(x.cfg.port_lo, x.cfg.port_hi, x.cfg.r) + beside + ")";
 }
 
 void attach_rfd_steering(const Plan &plan, SavedState *st, std::ostream &out, std::ostream &err)

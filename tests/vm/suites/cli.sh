@@ -107,6 +107,13 @@ expect "live enable_listen_spawn" 2 "$(param enable_listen_spawn)"
 "$FS" status >/tmp/status-applied 2>&1
 grep -q "xdp: fs_rfd (prog [0-9]*, RFD reply steering)" /tmp/status-applied &&
 	pass "XDP reply steering attached to eth0" || fail "no fs_rfd on eth0: $(grep xdp /tmp/apply /tmp/status-applied)"
+# libxdp keeps the dispatcher's state in bpffs, which apply mounted.
+grep -q " /sys/fs/bpf bpf " /proc/mounts && pass "bpffs mounted on /sys/fs/bpf" || fail "no bpffs: $(cat /tmp/apply)"
+# Built from src/bpf/fs_rfd.bpf.c with BTF: bpftool shows its C lines.
+rfd_id=$(sed -n 's/.*xdp: fs_rfd (prog \([0-9]*\),.*/\1/p' /tmp/status-applied)
+/usr/sbin/bpftool prog dump xlated id "${rfd_id:-0}" >/tmp/xlated 2>&1
+grep -q "; sk = bpf_sk_lookup_tcp(ctx, tuple, tuple_size, BPF_F_CURRENT_NETNS, 0);" /tmp/xlated &&
+	pass "bpftool prog dump xlated shows fs_rfd's source lines" || fail "xlated: $(head -c 300 /tmp/xlated)"
 
 echo "== apply again: no changes"
 out=$("$FS" apply "$PROXY" 2>&1)
@@ -158,6 +165,36 @@ expect "enable_receive_flow_deliver after revert" 0 "$(param enable_receive_flow
 grep -q "^profile: none applied" /tmp/status-reverted && pass "status: no profile applied" || fail "status after revert"
 grep -q "xdp: none" /tmp/status-reverted && pass "XDP reply steering detached from eth0" ||
 	fail "eth0 XDP after revert: $(grep xdp /tmp/status-reverted)"
+
+echo "== XDP beside another program (libxdp's dispatcher)"
+# Someone else's counter, attached first as xdp-loader does; apply joins it,
+# revert leaves it attached.
+COUNT_OBJ=$(find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -path '*/tests/cli/xdp_count.bpf.o' -print 2>/dev/null | head -n 1)
+/usr/sbin/xdp-loader load -m native eth0 "$COUNT_OBJ" >/tmp/xdp-loader 2>&1 ||
+	fail "xdp-loader load: $(cat /tmp/xdp-loader)"
+"$FS" apply "$PROXY" >/tmp/apply2 2>&1
+expect "apply beside fst_count" 0 "$?"
+/usr/sbin/xdp-loader status eth0 >/tmp/xdp-both 2>&1
+grep -q fst_count /tmp/xdp-both && grep -q fs_rfd /tmp/xdp-both &&
+	pass "fst_count and fs_rfd both run on eth0" || fail "eth0: $(cat /tmp/apply2 /tmp/xdp-both)"
+"$FS" status >/tmp/status-both 2>&1
+grep -q "xdp: fs_rfd (prog [0-9]*, RFD reply steering)" /tmp/status-both &&
+	pass "status: fs_rfd beside fst_count" || fail "status: $(grep xdp /tmp/status-both)"
+"$FS" revert >/tmp/revert2 2>&1
+expect "revert beside fst_count" 0 "$?"
+/usr/sbin/xdp-loader status eth0 >/tmp/xdp-after 2>&1
+grep -q fst_count /tmp/xdp-after && ! grep -q fs_rfd /tmp/xdp-after &&
+	pass "revert detached fs_rfd only" || fail "eth0 after revert: $(cat /tmp/revert2 /tmp/xdp-after)"
+/usr/sbin/xdp-loader unload eth0 --all >/dev/null 2>&1
+# The host test on this kernel: fs_rfd beside fst_count on a veth pair keeps
+# 40/40 replies on CPU port % R while fst_count counts them.
+XDP_TESTS=$(find / \( -path /proc -o -path /sys -o -path /dev \) -prune -o -path '*/tests/cli/fastsocket_xdp_tests' -type f -print 2>/dev/null | head -n 1)
+PATH=/usr/sbin:$PATH "$XDP_TESTS" >/tmp/xdp-tests 2>&1
+expect "cli.xdp on this kernel" 0 "$?"
+grep -E '^\[ +(OK|SKIPPED|FAILED) +\] Veth' /tmp/xdp-tests
+! grep -q 'SKIPPED \] Veth' /tmp/xdp-tests && pass "cli.xdp: no test skipped" || fail "cli.xdp skipped tests"
+grep -q "OK ] Veth.RunsBesideAnotherLibxdpProgram" /tmp/xdp-tests &&
+	pass "cli.xdp: RunsBesideAnotherLibxdpProgram ran and passed" || { fail "cli.xdp:"; cat /tmp/xdp-tests; }
 
 echo "cli: $fails failure(s)"
 [ "$fails" -eq 0 ]

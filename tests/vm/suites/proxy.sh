@@ -224,6 +224,10 @@ sed 's/^/apply: /' $W/apply.out
 	bad "enable_receive_flow_deliver is '$(param enable_receive_flow_deliver)' after apply"
 xdp_on && ok "XDP program on fsp0: $($IP link show dev fsp0 | grep -o 'prog/xdp.*')" ||
 	bad "no XDP program on fsp0 after apply"
+# Behind libxdp's dispatcher: status names our program, not the dispatcher.
+"$FS" status >$W/status.out 2>&1
+grep -q "xdp: fs_rfd (prog [0-9]*, RFD reply steering)" $W/status.out && ok "fs_rfd runs on fsp0" ||
+	bad "fs_rfd not on fsp0: $(grep xdp: $W/status.out)"
 run fastsocket fs
 F_L=$LOC F_T=$TOT
 
