@@ -11,13 +11,13 @@
 #   FS_FUZZ_SEED=N      the seed (default 1: CI runs are reproducible;
 #                       FS_FUZZ_SEED=random picks one, printed either way)
 #   FS_FUZZ_IOCTLS=N    64-bit ioctls (default 100000; the 32-bit round does
-#                       a fifth of that through compat_ioctl)
-#   FS_FUZZ_LIMIT=S     seconds each round may take (default 150)
+#                       a tenth of that through compat_ioctl)
+#   FS_FUZZ_LIMIT=S     seconds each round may take (default 200)
 FS_KO=${FS_KO:-/lib/fastsocket/fastsocket.ko}
 FS_BIN=${FS_BIN:-/opt/fs/bin}
 SEED=${FS_FUZZ_SEED:-1}
 IOCTLS=${FS_FUZZ_IOCTLS:-100000}
-LIMIT=${FS_FUZZ_LIMIT:-150}
+LIMIT=${FS_FUZZ_LIMIT:-200}
 PARAM=/sys/module/fastsocket/parameters/enable_listen_spawn
 fails=0
 pass() { echo "PASS: fuzz: $*"; }
@@ -110,7 +110,7 @@ echo "fuzz: kernel $(uname -r), $FS_NCPU CPUs, seed $SEED, $IOCTLS ioctls"
 loaded && rmmod fastsocket
 dmesg -c >/dev/null
 round "64-bit" "$FS_BIN/fastsocket_fuzz_ioctl" "$IOCTLS" enable_listen_spawn=2 $FS_PARAMS
-round "32-bit compat" "$FS_BIN/fastsocket_fuzz_ioctl32" $((IOCTLS / 5)) enable_listen_spawn=1 $FS_PARAMS
+round "32-bit compat" "$FS_BIN/fastsocket_fuzz_ioctl32" $((IOCTLS / 10)) enable_listen_spawn=1 $FS_PARAMS
 
 hits=$(dmesg | grep -E "$BAD")
 if [ -n "$hits" ]; then
