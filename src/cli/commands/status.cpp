@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.h"
+#include "commands/listeners_view.h"
 #include "fastsocket_params.h"
 #include "system/secure_boot.h"
 #include "system/sysinfo.h"
@@ -146,6 +147,7 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 	r.stats = read_stats(root);
 	if (!r.stats.error.empty())
 		r.warnings.push_back(std::string(kStatsPath) + ": unexpected format: " + r.stats.error);
+	r.listeners = read_listeners(root);
 	r.secure_boot_hint = secure_boot_hint(root, r.module_loaded);
 	return r;
 }
@@ -225,6 +227,7 @@ void render_text(const StatusReport &r, std::ostream &out)
 	} else if (r.module_loaded && !r.stats.present) {
 		out << "counters: " << kStatsPath << " not available\n";
 	}
+	render_listeners_text(r.listeners, out);
 	for (const auto &w : r.warnings)
 		out << "warning: " << w << "\n";
 	for (const auto &e : r.errors)
@@ -297,6 +300,7 @@ void render_json(const StatusReport &r, std::ostream &out)
 	} else {
 		j["counters"] = nullptr;
 	}
+	j["listeners"] = listeners_json(r.listeners);
 	j["errors"] = r.errors;
 	j["warnings"] = r.warnings;
 	out << j.dump(2) << "\n";
@@ -366,6 +370,7 @@ void render_prometheus(const StatusReport &r, std::ostream &out)
 				out << name << "{cpu=\"" << row.first << "\"} " << row.second[k] << "\n";
 		}
 	}
+	render_listeners_prometheus(r.listeners, out);
 }
 
 void register_status(CLI::App &app, Globals &g)
