@@ -1,7 +1,7 @@
 /*
  * Random ioctls against /dev/fastsocket (run by tests/vm/suites/fuzz.sh).
  *
- *   fastsocket_fuzz_ioctl [-s SEED] [-n IOCTLS] [-t THREADS] [-v]
+ *   fastsocket_fuzz_ioctl [-s SEED] [-n IOCTLS] [-t THREADS] [-w STALL_S] [-v]
  *
  * THREADS threads (default 4) issue IOCTLS ioctls in total (default
  * 100000): command numbers in and around the module's range (magic 0xf5,
@@ -17,7 +17,8 @@
  * (-t 1 -v with the same SEED replays thread 0 and prints every ioctl); the
  * interleaving of threads is not reproducible.  The exit status is 0 when
  * every ioctl returned (the verdict on the kernel is the suite's dmesg
- * check), 2 on a usage or setup error.
+ * check), 2 on a usage or setup error, 3 when a thread made no progress for
+ * STALL_S seconds (default 60: a hung ioctl; the one in flight is printed).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -129,7 +130,7 @@ static unsigned char keep_fd[FD_SLOTS];	/* never closed by the sweep */
 static void *unmapped;			/* a reserved PROT_NONE page */
 static long ncpu;
 static long total, per_thread_extra;
-static int nthreads = 4, verbose;
+static int nthreads = 4, verbose, stall_limit = 60;
 static uint64_t seed;
 static atomic_long done, ok_known[NKNOWN + 1], ok_other, sweeps, structured_ioctls;
 /*
@@ -144,6 +145,12 @@ struct thread {
 	struct rng r;
 	unsigned char *buf;	/* 2 RW pages, then a PROT_NONE guard page */
 	unsigned char *ro;	/* read-only alias of the first RW page */
+	/* For the watchdog: progress, and the ioctl in flight. */
+	atomic_long progress;
+	atomic_int finished;
+	atomic_ulong cur_cmd;
+	atomic_ullong cur_arg;
+	_Atomic(const char *) cur_what;
 };
 
 static void die(const char *what)
@@ -471,7 +478,11 @@ static void one_ioctl(struct thread *t)
 	if (verbose)
 		fprintf(stderr, "fuzz[%d]: ioctl(%d, 0x%08lx, 0x%" PRIx64 ")", t->index,
 			dev, cmd, arg);
+	atomic_store(&t->cur_what, "in a random");
+	atomic_store(&t->cur_cmd, cmd);
+	atomic_store(&t->cur_arg, arg);
 	rc = syscall(SYS_ioctl, dev, cmd, (unsigned long)arg);
+	atomic_store(&t->cur_what, "between ioctls");
 	if (verbose)
 		fprintf(stderr, " = %ld (%s)\n", rc, rc < 0 ? strerror(errno) : "ok");
 	if (rc >= 0)
@@ -481,7 +492,13 @@ static void one_ioctl(struct thread *t)
 /* ioctl() that says what it did under -v. */
 static int xioctl(struct thread *t, int dev, const char *name, unsigned long cmd, void *arg)
 {
-	int rc = ioctl(dev, cmd, arg);
+	int rc;
+
+	atomic_store(&t->cur_what, name);	/* a structured command */
+	atomic_store(&t->cur_cmd, cmd);
+	atomic_store(&t->cur_arg, (uintptr_t)arg);
+	rc = ioctl(dev, cmd, arg);
+	atomic_store(&t->cur_what, "between ioctls");
 
 	atomic_fetch_add(&structured_ioctls, 1);
 	if (verbose)
@@ -709,6 +726,7 @@ static void *run(void *arg)
 	long i, n = total / nthreads + (t->index < per_thread_extra);
 
 	for (i = 0; i < n; i++) {
+		atomic_store(&t->cur_what, "waiting for the fd sweep");
 		pthread_rwlock_rdlock(&sweep_lock);
 		one_ioctl(t);
 		if (below(&t->r, 16) == 0)
@@ -716,11 +734,58 @@ static void *run(void *arg)
 		if (below(&t->r, 512) == 0)
 			poke_proc(t);
 		pthread_rwlock_unlock(&sweep_lock);
-		if ((i & 511) == 511)
+		if ((i & 511) == 511) {
+			atomic_store(&t->cur_what, "sweeping fds (waits for the other threads)");
 			sweep();
+		}
 		atomic_fetch_add(&done, 1);
+		atomic_fetch_add(&t->progress, 1);
 	}
+	atomic_store(&t->finished, 1);
 	return NULL;
+}
+
+/*
+ * A thread that makes no progress for stall_limit seconds is stuck in the
+ * kernel (one iteration takes milliseconds even under TCG on a loaded host):
+ * say where and exit 3, rather than let a total time limit guess.
+ */
+static void watchdog(struct thread *th)
+{
+	long last[MAX_THREADS];
+	int still[MAX_THREADS] = { 0 }, i, running, ticks = 0;
+
+	for (i = 0; i < nthreads; i++)
+		last[i] = -1;
+	do {
+		sleep(1);
+		if (++ticks % 30 == 0) {
+			printf("fuzz: %ld of %ld random ioctls after %d s\n", atomic_load(&done),
+			       total, ticks);
+			fflush(stdout);
+		}
+		running = 0;
+		for (i = 0; i < nthreads; i++) {
+			long p = atomic_load(&th[i].progress);
+
+			if (atomic_load(&th[i].finished))
+				continue;
+			running++;
+			still[i] = p == last[i] ? still[i] + 1 : 0;
+			last[i] = p;
+			if (still[i] < stall_limit)
+				continue;
+			printf("fuzz: HUNG: thread %d made no progress for %d s; every thread:\n",
+			       i, stall_limit);
+			for (i = 0; i < nthreads; i++)
+				printf("fuzz:   thread %d: %s%s, last ioctl(0x%08lx, 0x%llx), idle %d s\n",
+				       i, atomic_load(&th[i].cur_what),
+				       atomic_load(&th[i].finished) ? " (finished)" : "",
+				       atomic_load(&th[i].cur_cmd), atomic_load(&th[i].cur_arg), still[i]);
+			fflush(stdout);
+			_exit(3);
+		}
+	} while (running);
 }
 
 static void map_thread(struct thread *t)
@@ -748,7 +813,7 @@ static double now(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: fastsocket_fuzz_ioctl [-s SEED] [-n IOCTLS] [-t THREADS 1..%d] [-v]\n",
+	fprintf(stderr, "usage: fastsocket_fuzz_ioctl [-s SEED] [-n IOCTLS] [-t THREADS 1..%d] [-w STALL_S] [-v]\n",
 		MAX_THREADS);
 	exit(2);
 }
@@ -764,7 +829,7 @@ int main(int argc, char **argv)
 	size_t k;
 
 	total = 100000;
-	while ((opt = getopt(argc, argv, "s:n:t:v")) != -1) {
+	while ((opt = getopt(argc, argv, "s:n:t:w:v")) != -1) {
 		errno = 0;
 		switch (opt) {
 		case 's':
@@ -777,13 +842,17 @@ int main(int argc, char **argv)
 		case 't':
 			nthreads = (int)strtol(optarg, &end, 0);
 			break;
+		case 'w':
+			stall_limit = (int)strtol(optarg, &end, 0);
+			break;
 		case 'v':
 			verbose = 1;
 			continue;
 		default:
 			usage();
 		}
-		if (errno || *end || total < 0 || nthreads < 1 || nthreads > MAX_THREADS)
+		if (errno || *end || total < 0 || nthreads < 1 || nthreads > MAX_THREADS ||
+		    stall_limit < 1)
 			usage();
 	}
 	if (optind != argc)
@@ -810,12 +879,14 @@ int main(int argc, char **argv)
 	per_thread_extra = total % nthreads;
 	t0 = now();
 	for (i = 0; i < nthreads; i++) {
+		memset(&th[i], 0, sizeof(th[i]));
 		th[i].index = i;
 		th[i].r.s = seed * 1000003ULL + (uint64_t)i;
 		map_thread(&th[i]);
 		if (pthread_create(&th[i].tid, NULL, run, &th[i]))
 			die("pthread_create");
 	}
+	watchdog(th);
 	for (i = 0; i < nthreads; i++)
 		pthread_join(th[i].tid, NULL);
 	sweep();
