@@ -34,8 +34,8 @@ std::string synthetic_listeners()
 	       "netns=3 addr=\"quoted\":1\n"			 // a quote would break labels
 	       "netns=4 queued=1\n"				 // no addr
 	       "netns=4026531840 addr=0.0.0.0:80 queued=9\n"	 // same group twice
-	       + std::string("netns=5 addr=9.9.9.9:9 pad=") + std::string(20000, 'x') + "\n" +
-	       "netns=4026531840 addr=127.0.0.1:8443 pids=7 note=" + std::string(300, 'n') + "\n";
+	       + std::string("netns=5 addr=9.9.9.9:9 pad=") + std::string(70000, 'x') + "\n" +
+	       "netns=4026531840 addr=127.0.0.1:8443 pids=7 note=" + std::string(5000, 'n') + "\n";
 }
 
 StatusReport status_of(FakeRoot &fr)
@@ -111,7 +111,7 @@ TEST(Listeners, ParsesGoodLinesAndSkipsHostileOnesWithOneWarning)
 	EXPECT_NE(t.warning.find("skipped 7 malformed line(s), first line 3: not key=value: 'garbage'"),
 		  std::string::npos)
 		<< t.warning;
-	EXPECT_NE(t.warning.find("1 value(s) cut to 256 bytes"), std::string::npos) << t.warning;
+	EXPECT_NE(t.warning.find("1 value(s) cut to 4096 bytes"), std::string::npos) << t.warning;
 	EXPECT_EQ(t.warning.find('\x1b'), std::string::npos);
 	EXPECT_EQ(t.warning.find("\n"), std::string::npos);
 }
@@ -128,7 +128,7 @@ TEST(Listeners, BoundedInLinesAndBytes)
 	FakeRoot fr(2);
 	std::string big = "# fastsocket listeners v1\n";
 	while (big.size() < kListenersMaxBytes + 100000)
-		big += "netns=1 addr=10.0.0.1:1 pad=" + std::string(200, 'p') + " n=" + std::to_string(big.size()) +
+		big += "netns=1 addr=10.0.0.1:1 pad=" + std::string(2000, 'p') + " n=" + std::to_string(big.size()) +
 		       "\n";
 	fr.write("proc/fastsocket/listeners", big);
 	Root root(fr.dir());
@@ -222,6 +222,29 @@ TEST(Listeners, AnUnknownKeyCannotAddSamplesToAKnownMetric)
 	EXPECT_EQ(out.str().find("} 6\n"), std::string::npos) << out.str();
 	EXPECT_EQ(out.str().find("} 7\n"), std::string::npos) << out.str();
 	EXPECT_NE(out.str().find("fastsocket_listener_cpu01{"), std::string::npos) << out.str();
+}
+
+// A line as fastsocket.ko (ABI v2, src/kernel/view.c) prints it.
+TEST(Listeners, TheModulesOwnFormat)
+{
+	ListenerTable t = parse_listeners("# fastsocket listeners v1\n"
+					  "netns=4026531840 addr=127.0.0.1:8080 pids=123,456 backlog=511 queued=0 "
+					  "cpus=0,1 cpu0=5 cpu1=3 local=8 remote=0 steering=on\n"
+					  "netns=4026532001 addr=[::]:443 pids=- backlog=128 queued=2 cpus=- local=0 "
+					  "remote=0 steering=foreign\n");
+	EXPECT_TRUE(t.warning.empty()) << t.warning;
+	ASSERT_EQ(t.groups.size(), 2u);
+	std::ostringstream text, prom;
+	render_listeners_text(t, text);
+	EXPECT_NE(text.str().find("  127.0.0.1:8080 (netns 4026531840): pids 123,456 backlog 511 queued 0 cpus 0,1 "
+				  "local 8 remote 0\n    per CPU: cpu0=5 cpu1=3\n    other: steering=on\n"),
+		  std::string::npos)
+		<< text.str();
+	render_listeners_prometheus(t, prom);
+	expect_valid_exposition(prom.str());
+	EXPECT_NE(prom.str().find("fastsocket_listener_processes{netns=\"4026532001\",addr=\"[::]:443\"} 0\n"),
+		  std::string::npos)
+		<< prom.str();
 }
 
 TEST(Listeners, AbsentFileIsNotAnError)

@@ -21,8 +21,9 @@ namespace fsock {
 extern const char *const kListenersPath;
 constexpr std::size_t kListenersMaxBytes = 1 << 20;
 constexpr std::size_t kListenersMaxLines = 4096;
-constexpr std::size_t kListenersMaxValue = 256;
-constexpr std::size_t kListenersMaxLine = 16384;
+// pids and cpus lists of a 512-CPU host fit; so do its cpu<N>= counters.
+constexpr std::size_t kListenersMaxValue = 4096;
+constexpr std::size_t kListenersMaxLine = 65536;
 
 struct ListenerGroup {
 	// In file order; keys are unique, [a-z0-9_]{1,32}; values are printable
