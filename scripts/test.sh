@@ -58,7 +58,7 @@ fi
 if want fuzz; then
 	# 100,000 random ioctls from 4 threads, then rmmod (tests/vm/suites/fuzz.sh).
 	for k in $fuzz_kernels; do
-		stage "VM ioctl fuzz on $k" "$top/tests/vm/run" --kernel "$k" --suite fuzz --timeout 450
+		stage "VM ioctl fuzz on $k" "$top/tests/vm/run" --kernel "$k" --suite fuzz --timeout 900
 	done
 fi
 if want packages; then

@@ -12,14 +12,15 @@
 #                       FS_FUZZ_SEED=random picks one, printed either way)
 #   FS_FUZZ_IOCTLS=N    64-bit ioctls (default 100000; the 32-bit round does
 #                       a tenth of that through compat_ioctl)
-#   FS_FUZZ_LIMIT=S     seconds each round may take (default 360; a round
-#                       is slow, not hung, as long as every thread advances:
-#                       the fuzzer itself fails after 60 s without progress)
+#   FS_FUZZ_LIMIT=S     seconds each round may take (default 800, guest
+#                       time, which runs fast under TCG on a loaded host; a
+#                       round is slow, not hung, while every thread advances:
+#                       the fuzzer itself fails after 120 s without progress)
 FS_KO=${FS_KO:-/lib/fastsocket/fastsocket.ko}
 FS_BIN=${FS_BIN:-/opt/fs/bin}
 SEED=${FS_FUZZ_SEED:-1}
 IOCTLS=${FS_FUZZ_IOCTLS:-100000}
-LIMIT=${FS_FUZZ_LIMIT:-360}
+LIMIT=${FS_FUZZ_LIMIT:-800}
 PARAM=/sys/module/fastsocket/parameters/enable_listen_spawn
 fails=0
 pass() { echo "PASS: fuzz: $*"; }
@@ -88,7 +89,7 @@ round() {
 	toggle &
 	tpid=$!
 	t0=$(date +%s)
-	timeout -k 5 "$LIMIT" "$bin" -s "$SEED" -n "$count" -t 4
+	timeout -k 5 "$LIMIT" "$bin" -s "$SEED" -n "$count" -t 4 -w 120
 	rc=$?
 	t1=$(date +%s)
 	kill $tpid 2>/dev/null
