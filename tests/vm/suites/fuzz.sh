@@ -75,6 +75,32 @@ toggle() {
 	done
 }
 
+# sockets: the kernel's socket counters (all sockets, TCP in the hash
+# tables, TCP orphans) from /proc/net/sockstat.
+sockets() {
+	awk '/^sockets:/ { s = $3 } /^TCP:/ { t = $3; o = $5 }
+		END { printf "sockets used %d, TCP inuse %d, orphan %d", s, t, o }' /proc/net/sockstat
+}
+
+# no_socket_left NAME: once the fuzzer is gone and the module unloaded, the
+# kernel holds no more TCP sockets than before it (loopback connections end
+# in TIME_WAIT, which is not counted); a socket the module kept is a leak.
+no_socket_left() {
+	i=0
+	while [ $i -lt 20 ]; do
+		now=$(awk '/^TCP:/ { print $3 }' /proc/net/sockstat)
+		[ "$now" -le "$tcp_before" ] && break
+		sleep 0.5
+		i=$((i + 1))
+	done
+	if [ "$now" -le "$tcp_before" ]; then
+		pass "$1: no TCP socket left ($(sockets); before: TCP inuse $tcp_before)"
+	else
+		fail "$1: $((now - tcp_before)) TCP socket(s) left after rmmod: $(sockets)"
+		cat /proc/net/tcp /proc/net/tcp6 | head -n 20
+	fi
+}
+
 # round NAME BINARY IOCTLS PARAMS...: one load / fuzz / unload cycle.
 round() {
 	name=$1 bin=$2 count=$3
@@ -83,6 +109,7 @@ round() {
 		echo "SKIP: fuzz: $name: $bin not built"
 		return
 	fi
+	tcp_before=$(awk '/^TCP:/ { print $3 }' /proc/net/sockstat)
 	load "$@" || return
 	mode=$(cat $PARAM)
 	echo 0 >/tmp/toggles
@@ -108,7 +135,9 @@ round() {
 	else
 		pass "$name: $count ioctls (seed $SEED, params '$*') in $((t1 - t0)) s, $(cat /tmp/toggles) runtime mode switches"
 	fi
+	echo "fuzz: $name: after the fuzzer: $(sockets)"
 	unload && pass "$name: rmmod fastsocket"
+	no_socket_left "$name"
 }
 
 echo "fuzz: kernel $(uname -r), $FS_NCPU CPUs, seed $SEED, $IOCTLS ioctls"

@@ -745,6 +745,22 @@ static void *run(void *arg)
 	return NULL;
 }
 
+/* Progress, with the kernel's TCP line (inuse, orphan, tw, alloc, mem). */
+static void progress(int seconds)
+{
+	char line[256] = "";
+	FILE *f = fopen("/proc/net/sockstat", "re");
+
+	while (f && fgets(line, sizeof(line), f) && strncmp(line, "TCP:", 4))
+		;
+	if (f)
+		fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	printf("fuzz: %ld of %ld random ioctls after %d s; %s\n", atomic_load(&done), total,
+	       seconds, line);
+	fflush(stdout);
+}
+
 /*
  * A thread that makes no progress for stall_limit seconds is stuck in the
  * kernel (one iteration takes milliseconds even under TCG on a loaded host):
@@ -759,11 +775,8 @@ static void watchdog(struct thread *th)
 		last[i] = -1;
 	do {
 		sleep(1);
-		if (++ticks % 30 == 0) {
-			printf("fuzz: %ld of %ld random ioctls after %d s\n", atomic_load(&done),
-			       total, ticks);
-			fflush(stdout);
-		}
+		if (++ticks % 30 == 0)
+			progress(ticks);
 		running = 0;
 		for (i = 0; i < nthreads; i++) {
 			long p = atomic_load(&th[i].progress);
