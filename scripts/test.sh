@@ -5,13 +5,15 @@
 #
 #   sudo ./scripts/test.sh            # everything
 #   FS_TEST_STAGES="unit vm" ./scripts/test.sh   # a subset
+#   FS_TEST_STAGES=fuzz FS_FUZZ_KERNELS=6.12 ./scripts/test.sh  # the ioctl fuzzer
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export FASTSOCKET_BUILD_DIR=${FS_BUILD_DIR:-$top/build}
 build=$FASTSOCKET_BUILD_DIR
-stages=${FS_TEST_STAGES:-"deps unit matrix vm packages"}
+stages=${FS_TEST_STAGES:-"deps unit matrix vm fuzz packages"}
 vm_kernels=${FS_VM_KERNELS:-"6.1 sid"}
+fuzz_kernels=${FS_FUZZ_KERNELS:-"5.10 sid"}
 
 declare -a summary=()
 stage() {
@@ -60,6 +62,12 @@ if want vm; then
 		stage "VM proxy suite on $k" "$top/tests/vm/run" --kernel "$k" --suite proxy
 		stage "VM cli suite on $k" "$top/tests/vm/run" --kernel "$k" --suite cli --nic-queues 4
 		stage "VM demo on $k" "$top/tests/vm/run" --kernel "$k" --suite demo
+	done
+fi
+if want fuzz; then
+	# 100,000 random ioctls from 4 threads, then rmmod (tests/vm/suites/fuzz.sh).
+	for k in $fuzz_kernels; do
+		stage "VM ioctl fuzz on $k" "$top/tests/vm/run" --kernel "$k" --suite fuzz --timeout 900
 	done
 fi
 if want packages; then

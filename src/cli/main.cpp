@@ -22,6 +22,8 @@ const SubcommandEntry kSubcommands[] = {
 	{"revert", fsock::register_revert},
 	{"status", fsock::register_status},
 	{"run", fsock::register_run},
+	{"off", fsock::register_off},
+	{"on", fsock::register_on},
 };
 
 } // namespace
@@ -49,6 +51,7 @@ Typical use:
   fastsocket apply proxy                 # modprobe options, RPS/RFS/XPS, IRQs, sysctls
   fastsocket run -- haproxy -f /etc/haproxy/haproxy.cfg
   fastsocket status [--json|--prometheus]
+  fastsocket off                         # per-CPU steering off at run time (fastsocket on: back)
   fastsocket revert                      # restore what apply changed
 
 Exit codes: 0 success; 1 operational failure (cannot read/write the system, rolled back);

@@ -31,7 +31,7 @@ contains() { # contains NAME FILE TEXT
 "$fs" --help >"$t/h" 2>&1
 check "--help" 0 $?
 contains "--help lists run" "$t/h" "run "
-for c in validate plan apply revert status run; do
+for c in validate plan apply revert status run off on; do
 	"$fs" $c --help >"$t/h" 2>&1
 	check "$c --help" 0 $?
 	contains "$c --help has examples" "$t/h" "Examples:"
@@ -84,6 +84,44 @@ cmp -s "$t/before" <(fingerprint "$r")
 check "revert restores every file" 0 $?
 [ ! -e "$r/sys/module/fastsocket" ]
 check "revert unloads the module it loaded" 0 $?
+
+# --- off / on, and the listeners of status ---
+"$fs" --root "$r" off >"$t/o" 2>"$t/e"
+check "off without the module" 1 $?
+contains "off says the module is not loaded" "$t/e" "fastsocket.ko is not loaded"
+m=$r/sys/module/fastsocket
+mkdir -p "$m/parameters"
+echo live >"$m/initstate"
+echo 2 >"$m/parameters/enable_listen_spawn"
+"$fs" --root "$r" off >"$t/o" 2>&1
+check "off" 0 $?
+contains "off wrote 0" "$m/parameters/enable_listen_spawn" "0"
+contains "off says what changed" "$t/o" "enable_listen_spawn: 2 -> 0"
+"$fs" --root "$r" off --json >"$t/o" 2>&1
+check "off again" 0 $?
+contains "off --json: unchanged" "$t/o" '"changed": false'
+"$fs" --root "$r" on --mode 3 >/dev/null 2>&1
+check "on --mode 3 is a usage error" 2 $?
+"$fs" --root "$r" on --mode 1 --json >"$t/o" 2>&1
+check "on --mode 1" 0 $?
+contains "on --json: now 1" "$t/o" '"now": 1'
+contains "on wrote 1" "$m/parameters/enable_listen_spawn" "1"
+mkdir -p "$r/proc/fastsocket"
+printf '# fastsocket listeners v1\nnetns=4026531840 addr=0.0.0.0:80 pids=1,2 backlog=511 queued=0 cpus=0-3 cpu0=4 cpu3=1 local=5 remote=0 x=1\nbad line\nnetns=4026532001 addr=[::]:443 pids=- backlog=128 queued=2 cpus= local=0 remote=0\n' \
+	>"$r/proc/fastsocket/listeners"
+"$fs" --root "$r" status >"$t/o" 2>&1
+contains "status lists the listeners" "$t/o" "[::]:443 (netns 4026532001): pids - backlog 128 queued 2"
+contains "status warns once" "$t/o" "skipped 1 malformed line(s)"
+"$fs" --root "$r" status --prometheus >"$t/o" 2>&1
+contains "prometheus listener metric" "$t/o" 'fastsocket_listener_cpu_connections_total{netns="4026531840",addr="0.0.0.0:80",cpu="3"} 1'
+if command -v promtool >/dev/null; then
+	promtool check metrics <"$t/o" >"$t/p" 2>&1
+	check "promtool check metrics" 0 $?
+	[ -s "$t/p" ] && sed 's/^/    promtool: /' "$t/p"
+else
+	echo "skip: promtool not installed (Debian package prometheus)"
+fi
+rm -rf "$m" "$r/proc/fastsocket"
 
 # --- run ---
 "$fs" run --mode off --lib /nonexistent.so -- true 2>/dev/null

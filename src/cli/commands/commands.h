@@ -28,6 +28,8 @@ void register_apply(CLI::App &app, Globals &g);
 void register_revert(CLI::App &app, Globals &g);
 void register_status(CLI::App &app, Globals &g);
 void register_run(CLI::App &app, Globals &g);
+void register_off(CLI::App &app, Globals &g);
+void register_on(CLI::App &app, Globals &g);
 
 // Load + validate a profile, printing diagnostics to err.  Returns kExitOk,
 // kExitInvalid (the profile is wrong) or kExitFailure (cannot read it).

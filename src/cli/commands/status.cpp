@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.h"
+#include "commands/listeners_view.h"
 #include "fastsocket_params.h"
 #include "system/byte_string.h"
 #include "system/saved_path.h"
@@ -174,6 +175,7 @@ StatusReport build_status(const Root &root, const ModuleControl &mod, const Stat
 	for (const auto &d : r.stats.duplicates)
 		r.warnings.push_back(std::string(kStatsPath) + ": column '" + d.substr(0, 40) +
 				     "' appears more than once; the repeats are numbered (_2, _3, ...)");
+	degrade(&r, "listeners", [&] { r.listeners = read_listeners(root); });
 	degrade(&r, "secure boot", [&] { r.secure_boot_hint = secure_boot_hint(root, r.module_loaded); });
 	return r;
 }
@@ -253,6 +255,7 @@ void render_text(const StatusReport &r, std::ostream &out)
 	} else if (r.module_loaded && !r.stats.present) {
 		out << "counters: " << kStatsPath << " not available\n";
 	}
+	render_listeners_text(r.listeners, out);
 	for (const auto &w : r.warnings)
 		out << "warning: " << w << "\n";
 	for (const auto &e : r.errors)
@@ -325,6 +328,7 @@ void render_json(const StatusReport &r, std::ostream &out)
 	} else {
 		j["counters"] = nullptr;
 	}
+	j["listeners"] = listeners_json(r.listeners);
 	j["errors"] = r.errors;
 	j["warnings"] = r.warnings;
 	// Module versions, paths, counter names are bytes from the system: any
@@ -432,6 +436,7 @@ void render_prometheus(const StatusReport &r, std::ostream &out)
 					    << "\",cpu=\"" << row.first << "\"} " << row.second[k] << "\n";
 		}
 	}
+	render_listeners_prometheus(r.listeners, out);
 }
 
 void register_status(CLI::App &app, Globals &g)

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "profile/profile.h"
+#include "system/listeners.h"
 #include "system/module_control.h"
 #include "system/state_store.h"
 #include "system/stats.h"
@@ -50,6 +51,7 @@ struct StatusReport {
 	std::string rps_sock_flow_entries;
 	std::vector<Iface> interfaces;
 	ModuleStats stats;
+	ListenerTable listeners; // /proc/fastsocket/listeners, all netns
 	std::optional<std::string> secure_boot_hint;
 	std::vector<std::string> errors;   // status could not be read fully: exit 1
 	std::vector<std::string> warnings; // e.g. an unreadable counters file
