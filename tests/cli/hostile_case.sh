@@ -31,11 +31,23 @@ fi
 mkdir -p "$t/root"
 args=("$cmd" "$spec")
 case $cmd in plan | apply) args=(--root "$t/root" "$cmd" "$spec") ;; esac
+# validate-unprivileged: as nobody when run as root (root reads any file).
+runas=()
+if [ "$cmd" = validate-unprivileged ]; then
+	args=(validate "$spec")
+	if [ "$(id -u)" = 0 ]; then
+		runas=(setpriv --reuid=65534 --regid=65534 --clear-groups)
+		# A copy nobody can run wherever the build directory is.
+		chmod 755 "$t"
+		cp "$fs" "$t/fastsocket"
+		fs=$t/fastsocket
+	fi
+fi
 
 TIMEFORMAT='%3U %3S %3R'
 { time (
 	ulimit -v 102400
-	timeout 10 "$fs" "${args[@]}" >"$t/out" 2>&1 </dev/null
+	timeout 10 "${runas[@]}" "$fs" "${args[@]}" >"$t/out" 2>&1 </dev/null
 	echo $? >"$t/rc"
 ); } 2>"$t/time"
 rc=$(cat "$t/rc")

@@ -280,3 +280,10 @@ gen_control_key() {
 gen_fifo_apply() {
 	gen_fifo "$1"
 }
+
+gen_unreadable_file() { # run as nobody: the reason, not "cannot read file"
+	chmod 755 "$1"
+	echo 'version: 1' >"$1/p.yaml"
+	chmod 000 "$1/p.yaml"
+	echo "$1/p.yaml"
+}
