@@ -54,6 +54,8 @@ contains "busy message suggests --wait" "$t/o" "--wait"
 [ ! -e "$r/var/lib/fastsocket/saved.json" ] && ok "busy apply changed nothing" || bad "busy apply wrote state"
 "$fs" --root "$r" apply --wait=0.2 "$proxy" >"$t/o" 2>&1
 check "--wait=0.2 gives up" 1 $?
+"$fs" --root "$r" apply --wait=soon "$proxy" >"$t/o" 2>&1
+check "--wait=soon is a usage error" 2 $?
 "$fs" --root "$r" apply --wait "$proxy" >"$t/o" 2>&1
 check "--wait waits for the holder" 0 $?
 wait $holder
@@ -117,6 +119,17 @@ rc=$?
 timeout 10 "$fs" --root "$r" apply "$proxy" >"$t/o" 2>&1
 rc=$?
 [ $rc != 124 ] && ok "apply with FIFOs returns (exit $rc)" || bad "apply hangs on a FIFO"
+
+# A saved state that cannot be read is not "no state": apply must not
+# replace it (the originals in it would be lost).
+r=$t/fifo-state
+make_fake_root "$r"
+mkdir -p "$r/var/lib/fastsocket"
+mkfifo "$r/var/lib/fastsocket/saved.json"
+timeout 10 "$fs" --root "$r" apply "$proxy" >"$t/o" 2>&1
+check "apply with an unreadable saved state fails" 1 $?
+contains "it names the saved state" "$t/o" "cannot read the saved state"
+[ -p "$r/var/lib/fastsocket/saved.json" ] && ok "the saved state is left alone" || bad "the saved state was replaced"
 
 # --- non-UTF-8 bytes: a Latin-1 modprobe.d file, a module version ---
 r=$t/latin1

@@ -21,9 +21,10 @@ void register_apply(CLI::App &app, Globals &g)
 		      "Do not reload fastsocket.ko when its parameters change: write the options for its next load");
 	sub->footer(R"(Steps: load and validate the profile, plan (as `fastsocket plan` shows), save the
 current values to /var/lib/fastsocket/saved.json (fsync'd), write each value and read it
-back.  Holds /run/fastsocket/lock throughout: a second apply or revert fails at once
-naming the holder's pid, or waits with --wait[=SECONDS].  Any failure rolls back every earlier write, in reverse order; an IRQ the kernel
-refuses to move (EIO) is reported and skipped.  fastsocket.ko is reloaded only when its
+back.  Any failure rolls back every earlier write, in reverse order; an IRQ the kernel
+refuses to move (EIO) is reported and skipped.  Holds /run/fastsocket/lock throughout:
+a second apply or revert fails at once naming the holder's pid, or waits with
+--wait[=SECONDS].  fastsocket.ko is reloaded only when its
 parameters change, and never while it is in use (refcnt > 0) unless --defer-reload.
 Applying the same profile again changes nothing.
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <cstdlib>
 #include <iostream>
 
 #include "commands/commands.h"
@@ -40,9 +41,22 @@ int load_checked(const Root &root, const std::string &spec, Profile *out, std::o
 
 void add_wait_option(CLI::App *sub, double *wait)
 {
-	sub->add_flag("--wait{-1}", *wait,
-		      "When another apply or revert is running, wait for it (at most SECONDS with "
-		      "--wait=SECONDS) instead of failing");
+	// A flag (not an option with an optional value), so `apply --wait proxy`
+	// does not take "proxy" as the seconds; CLI11 gives "true" for a bare
+	// --wait and the text after '=' otherwise.
+	sub->add_flag("--wait", "When another apply or revert is running, wait for it (at most SECONDS with "
+				"--wait=SECONDS) instead of failing")
+		->type_name("[=SECONDS]")
+		->check([](const std::string &v) -> std::string {
+			if (v == "true")
+				return "";
+			char *end = nullptr;
+			double d = std::strtod(v.c_str(), &end);
+			if (v.empty() || *end || !(d >= 0 && d <= 86400))
+				return "--wait=SECONDS: a number of seconds from 0 to 86400, not '" + v.substr(0, 20) + "'";
+			return "";
+		})
+		->each([wait](const std::string &v) { *wait = v == "true" ? -1 : std::strtod(v.c_str(), nullptr); });
 }
 
 bool lock_state(Globals &g, const Root &root, StateLock *lock, double wait)

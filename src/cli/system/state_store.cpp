@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "system/state_store.h"
 
+#include <cerrno>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -178,7 +179,15 @@ int StateStore::remove() const
 
 std::optional<std::string> StateStore::raw() const
 {
-	return root_.read(path_);
+	// Only "does not exist" means no state: a state file that cannot be read
+	// (permissions, a FIFO, too large) must stop apply, which would otherwise
+	// replace it and lose the originals it holds.
+	int err = 0;
+	std::string why;
+	auto text = root_.read(path_, &err, &why);
+	if (!text && err != ENOENT)
+		throw std::runtime_error("cannot read the saved state " + why);
+	return text;
 }
 
 int StateStore::restore_raw(const std::optional<std::string> &raw) const

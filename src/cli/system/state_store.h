@@ -51,11 +51,12 @@ public:
 
 	const std::string &path() const { return path_; }
 	// nullopt when there is no saved state; throws std::runtime_error when
-	// the file exists but cannot be parsed.
+	// the file exists but cannot be read or parsed.
 	std::optional<SavedState> load() const;
 	int save(const SavedState &s) const;
 	int remove() const;
-	// Raw file content, to put back exactly after a failed apply.
+	// Raw file content, to put back exactly after a failed apply; nullopt
+	// when absent, throws std::runtime_error when unreadable.
 	std::optional<std::string> raw() const;
 	int restore_raw(const std::optional<std::string> &raw) const;
 

@@ -101,9 +101,10 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 
 	// The saved state, loaded first: it also tells whether our XDP programs
 	// still match the plan (ports, R).
-	std::optional<std::string> prev_raw = store.raw();
+	std::optional<std::string> prev_raw;
 	SavedState st;
 	try {
+		prev_raw = store.raw();
 		if (auto s = store.load()) {
 			st = *s;
 		} else {
