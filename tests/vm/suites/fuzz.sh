@@ -101,6 +101,24 @@ no_socket_left() {
 	fi
 }
 
+# no_socket_held NAME: with the fuzzer gone (every fd closed) and the
+# module still loaded, every socket is freed within 10 s: a socket that
+# lives on until rmmod is a leak for a module that stays loaded for months.
+no_socket_held() {
+	i=0
+	while [ $i -lt 20 ]; do
+		used=$(awk '/^sockets:/ { print $3 }' /proc/net/sockstat)
+		[ "$used" -le "$used_before" ] && break
+		sleep 0.5
+		i=$((i + 1))
+	done
+	if [ "$used" -le "$used_before" ]; then
+		pass "$1: every socket freed with the module loaded ($(sockets))"
+	else
+		fail "$1: $((used - used_before)) socket(s) still allocated 10 s after the fuzzer exited, module loaded: $(sockets)"
+	fi
+}
+
 # round NAME BINARY IOCTLS PARAMS...: one load / fuzz / unload cycle.
 round() {
 	name=$1 bin=$2 count=$3
@@ -110,6 +128,7 @@ round() {
 		return
 	fi
 	tcp_before=$(awk '/^TCP:/ { print $3 }' /proc/net/sockstat)
+	used_before=$(awk '/^sockets:/ { print $3 }' /proc/net/sockstat)
 	load "$@" || return
 	mode=$(cat $PARAM)
 	echo 0 >/tmp/toggles
@@ -136,6 +155,7 @@ round() {
 		pass "$name: $count ioctls (seed $SEED, params '$*') in $((t1 - t0)) s, $(cat /tmp/toggles) runtime mode switches"
 	fi
 	echo "fuzz: $name: after the fuzzer: $(sockets)"
+	no_socket_held "$name"
 	unload && pass "$name: rmmod fastsocket"
 	no_socket_left "$name"
 }

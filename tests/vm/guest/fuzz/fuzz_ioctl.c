@@ -543,6 +543,27 @@ static void drain(int fd)
 		close(c);
 }
 
+/*
+ * Mode 1 wants a task pinned to one CPU; mode 2 pins (v1) or expects the
+ * caller to pin itself (v2): sometimes pin to one CPU, sometimes unpin.
+ */
+static void maybe_pin(struct thread *t)
+{
+	cpu_set_t set;
+	long c;
+
+	if (!chance(&t->r, 40))
+		return;
+	CPU_ZERO(&set);
+	if (chance(&t->r, 75)) {
+		CPU_SET(below(&t->r, ncpu), &set);
+	} else {
+		for (c = 0; c < ncpu && c < CPU_SETSIZE; c++)
+			CPU_SET(c, &set);
+	}
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static int maybe_close(struct thread *t, int fd)
 {
 	if (fd >= 0 && chance(&t->r, 50)) {
@@ -573,6 +594,7 @@ static void structured(struct thread *t)
 	struct fsocket_accept_arg aa = { .fd = fd, .flags = SOCK_NONBLOCK };
 	struct fsocket_fd_arg ca = { .fd = fd };
 
+	maybe_pin(t);
 	if (xioctl(t, dev, "SOCKET", FSOCKET_IOC_SOCKET, &so) == 0)
 		close(so.fd);
 	if (fd < 0)
@@ -615,6 +637,7 @@ static void structured(struct thread *t)
 	if (fd < 0)
 		return;
 	xioctl(t, dev, "LISTEN", FSOCKET_IOC_LISTEN, &la);
+	maybe_pin(t);
 	for (i = 0; i < 2; i++) {
 		struct fsocket_join_arg ja = {
 			.fd = chance(r, 90) ? fd : pick_fd(r),
