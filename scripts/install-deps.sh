@@ -33,6 +33,9 @@ fakeroot
 rpm
 help2man
 bash-completion
+lintian
+rpmlint
+elfutils
 "
 missing=""
 for p in $pkgs; do
