@@ -23,8 +23,8 @@ if [ -z "$changes" ]; then
 	echo "lint: no fastsocket_*_amd64.changes in $out: run packaging/build-deb.sh" >&2
 	exit 1
 fi
-echo "lint: lintian -EvIL +pedantic $changes"
-lintian -EvIL +pedantic "$changes" >"$out/lintian.txt" 2>&1
+echo "lint: lintian -EvIL +pedantic --show-overrides $changes"
+lintian -EvIL +pedantic --show-overrides "$changes" >"$out/lintian.txt" 2>&1
 grep -E '^[EWIPXO]: ' "$out/lintian.txt"
 for s in E W I P X O; do
 	printf 'lintian %s: %s\n' "$s" "$(grep -c "^$s: " "$out/lintian.txt")"
