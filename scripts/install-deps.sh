@@ -43,6 +43,9 @@ libxdp-dev
 libelf-dev
 zlib1g-dev
 xdp-tools
+lintian
+rpmlint
+elfutils
 "
 missing=""
 for p in $pkgs; do

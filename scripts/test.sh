@@ -73,6 +73,7 @@ fi
 if want packages; then
 	stage "build .deb" "$top/packaging/build-deb.sh"
 	stage "build .rpm" "$top/packaging/build-rpm.sh"
+	stage "lintian + rpmlint" "$top/packaging/lint.sh"
 	stage "package install test" "$top/tests/install/run.sh"
 	stage "kernel matrix (build + load)" "$top/tests/install/kernel-matrix.sh"
 fi

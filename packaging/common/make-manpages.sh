@@ -1,6 +1,7 @@
 #!/bin/sh
 # Generate fastsocket(8) and one page per subcommand with help2man from the
-# CLI's own --help, so the pages never disagree with the program.
+# CLI's own --help, so the pages never disagree with the program, and
+# fastsocket-profile(5) from docs/profiles.md (md2man.awk).
 # Usage: make-manpages.sh PKGDIR VERSION   (run from the source tree root)
 set -eu
 pkg=${1:?usage: make-manpages.sh PKGDIR VERSION}
@@ -8,6 +9,16 @@ ver=${2:?usage: make-manpages.sh PKGDIR VERSION}
 cli="$pkg/usr/bin/fastsocket"
 man="$pkg/usr/share/man/man8"
 inc=packaging/common/fastsocket.h2m
+
+# fastsocket-profile(5): the profile format, from docs/profiles.md.
+mkdir -p "$pkg/usr/share/man/man5"
+{
+	printf '.TH FASTSOCKET-PROFILE 5 "" "fastsocket %s" "File Formats"\n' "$ver"
+	cat packaging/common/fastsocket-profile.5.head
+	awk -f packaging/common/md2man.awk docs/profiles.md
+	cat packaging/common/fastsocket-profile.5.tail
+} >"$pkg/usr/share/man/man5/fastsocket-profile.5"
+
 if [ ! -x "$cli" ]; then
 	echo "make-manpages: $cli not built (no CLI yet?): no man page" >&2
 	exit 0

@@ -14,7 +14,15 @@
 #     <the .ko DKMS built in the root> --suite install): insmod,
 #     fastsocket run --dry-run -- /bin/true, fastsocket run -- pingpong
 #  8. apt-get purge both packages; list the files again: nothing may be
-#     left (apt/dpkg logs, caches and state excluded)
+#     left (apt/dpkg logs, caches and state excluded), and the
+#     administrator's own /etc/modprobe.d/fastsocket.conf, written before
+#     the install and overwritten by `fastsocket apply` in step 4, is back
+#     byte for byte
+#  Also: libfsocket.so only in its private directory and found there by
+#  `fastsocket run`; no build directory in any packaged file (.deb and
+#  .rpm); the boot unit has a finite TimeoutStartSec=; profile-name bash
+#  completion; fastsocket-profile(5); docs under /usr/share/doc; the
+#  all-kernels DKMS script against a fake dkms (dkms-all-kernels-test.sh)
 #
 #   sudo tests/install/run.sh [--no-vm] [--keep]
 #
@@ -106,6 +114,12 @@ snapshot() {
 		-o -path './usr/lib/modules/*/modules.*' -o -path ./etc/ld.so.cache \) -prune -o -print) |
 		LC_ALL=C sort >"$1"
 }
+# The administrator's own modprobe.d file, there before fastsocket: apply
+# replaces it, revert (at removal) must put it back and purge must keep it.
+ADMIN_CONF=etc/modprobe.d/fastsocket.conf
+mkdir -p "$R/etc/modprobe.d"
+printf '# the administrator'"'"'s own file, not fastsocket'"'"'s\noptions fastsocket enable_fastsocket_debug=5\n' >"$R/$ADMIN_CONF"
+ADMIN_SUM=$(sha256sum <"$R/$ADMIN_CONF")
 snapshot "$LOGDIR/files-before.txt"
 
 # ---- 2. install ------------------------------------------------------------
@@ -171,11 +185,114 @@ for u in "${units[@]}"; do
 	fi
 done
 check "man page fastsocket(8) installed" test -s "$R/usr/share/man/man8/fastsocket.8.gz"
+check "man page fastsocket-profile(5) installed" test -s "$R/usr/share/man/man5/fastsocket-profile.5.gz"
 check "bash completion installed" test -s "$R/usr/share/bash-completion/completions/fastsocket"
+docs_installed() {
+	local p
+	for p in fastsocket/README.md fastsocket/profiles.md fastsocket-dkms/secure-boot.md; do
+		compgen -G "$R/usr/share/doc/$p*" >/dev/null || { echo "   missing /usr/share/doc/$p"; return 1; }
+	done
+}
+check "docs installed under /usr/share/doc/fastsocket and fastsocket-dkms" docs_installed
+check "nginx and haproxy drop-in examples installed" test -s "$R/usr/share/doc/fastsocket/examples/systemd/nginx.service.d/fastsocket.conf" -a \
+	-s "$R/usr/share/doc/fastsocket/examples/systemd/haproxy.service.d/fastsocket.conf"
+
+# Profile names complete from the shipped directory and /etc/fastsocket/profiles
+# (bash_completion from the host: the root has no bash-completion package).
+completes_profiles() {
+	local out
+	cp /usr/share/bash-completion/bash_completion "$R/tmp/bash_completion"
+	mkdir -p "$R/etc/fastsocket/profiles"
+	printf 'version: 1\n' >"$R/etc/fastsocket/profiles/mine-test.yaml"
+	out=$(in_root "$R" bash -c '. /tmp/bash_completion; . /usr/share/bash-completion/completions/fastsocket
+		c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
+			COMPREPLY=(); _fastsocket fastsocket "${COMP_WORDS[-1]}" "${COMP_WORDS[-2]}"; echo "$* -> ${COMPREPLY[*]}"; }
+		mkdir -p /tmp/empty-cwd && cd /tmp/empty-cwd
+		c fastsocket apply ""; c fastsocket plan pro; c fastsocket validate mine; c fastsocket run --profile w' 2>&1)
+	rm -f "$R/etc/fastsocket/profiles/mine-test.yaml"
+	rmdir "$R/etc/fastsocket/profiles" "$R/etc/fastsocket" 2>/dev/null
+	echo "$out" | sed 's/^/   | /'
+	echo "$out" | grep -q '^fastsocket apply  -> .*mine-test.*proxy.*web-server' &&
+		echo "$out" | grep -qx 'fastsocket plan pro -> proxy' &&
+		echo "$out" | grep -qx 'fastsocket validate mine -> mine-test' &&
+		echo "$out" | grep -qx 'fastsocket run --profile w -> web-server'
+}
+check "bash completion of profile names (validate, plan, apply, run --profile)" completes_profiles
+
+# libfsocket.so: a private directory, no copy in a public library directory,
+# and `fastsocket run` preloads it from there.
+LIBDIR=/usr/lib/$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || echo x86_64-linux-gnu)/fastsocket
+lib_private() {
+	local pub
+	pub=$(in_root "$R" dpkg -L fastsocket | grep -E '^(/usr)?/lib(64)?/([^/]+/)?libfsocket\.so')
+	[ -z "$pub" ] || { echo "   in a public library directory: $pub"; return 1; }
+	in_root "$R" dpkg -L fastsocket | grep -qx "$LIBDIR/libfsocket.so"
+}
+check "libfsocket.so in $LIBDIR only" lib_private
+run_finds_lib() {
+	local out
+	out=$(in_root "$R" fastsocket run --dry-run -- /bin/true 2>&1)
+	echo "$out" | grep LD_PRELOAD | sed 's/^/   | /'
+	echo "$out" | grep -Eq "LD_PRELOAD=['\"]?$LIBDIR/libfsocket.so"
+}
+check "fastsocket run --dry-run preloads $LIBDIR/libfsocket.so" run_finds_lib
+
+# No build directory in any packaged file: build-deb.sh and build-rpm.sh
+# build in /tmp/fastsocket-{deb,rpm}.XXXXXX; the repository is the other
+# place a path could come from.
+no_build_path() { # no_build_path DIR: grep every regular file (gzip'd ones unpacked)
+	local hits
+	hits=$(find "$1" -type f -print0 | xargs -0 -r zgrep -l -a -F -e /tmp/fastsocket-deb. \
+		-e /tmp/fastsocket-rpm. -e "$REPO/" 2>/dev/null)
+	[ -z "$hits" ] || { echo "   build path in: $hits"; return 1; }
+}
+rm -rf "$LOGDIR/pkg-files" && mkdir -p "$LOGDIR/pkg-files/deb"
+for d in "${debs[@]}"; do dpkg-deb -x "$d" "$LOGDIR/pkg-files/deb"; done
+check "no build path in the .deb files ($(find "$LOGDIR/pkg-files/deb" -type f | wc -l) files)" no_build_path "$LOGDIR/pkg-files/deb"
+rpms=("$PKG_DIR"/fastsocket-[0-9]*.x86_64.rpm "$PKG_DIR"/fastsocket-dkms-*.noarch.rpm)
+if [ "${#rpms[@]}" -eq 2 ] && command -v rpm2cpio >/dev/null; then
+	mkdir -p "$LOGDIR/pkg-files/rpm"
+	for p in "${rpms[@]}"; do (cd "$LOGDIR/pkg-files/rpm" && rpm2cpio "$p" | cpio -idm --quiet); done
+	check "no build path in the .rpm files ($(find "$LOGDIR/pkg-files/rpm" -type f | wc -l) files)" no_build_path "$LOGDIR/pkg-files/rpm"
+else
+	log "no .rpm in $PKG_DIR (packaging/build-rpm.sh): its files not checked"
+fi
+
+# The boot unit runs before network-pre.target: a hung apply must not hold
+# the boot for ever.
+finite_start_timeout() {
+	local t
+	t=$(sed -n 's/^TimeoutStartSec=//p' "$1" | tail -n 1)
+	echo "   TimeoutStartSec=$t"
+	[ -n "$t" ] && [ "$t" != infinity ] && [ "$t" != 0 ]
+}
+for u in "${units[@]}"; do
+	if grep -Eq '^ExecStart=.*fastsocket.* apply' "$R$u"; then
+		check "${u##*/} has a finite TimeoutStartSec=" finite_start_timeout "$R$u"
+	fi
+done
+
+# apply over the administrator's modprobe.d file, with a profile that
+# manages nothing but that file (module.load false: no module, no sysctl,
+# nothing outside the root).  plan first: it must list that one change.
+MODPROBE_ONLY=/tmp/modprobe-only.yaml
+printf 'version: 1\nmodule:\n  load: false\n  parameters:\n    enable_listen_spawn: 1\n' >"$R$MODPROBE_ONLY"
+apply_over_admin_file() {
+	local plan
+	plan=$(in_root "$R" fastsocket plan "$MODPROBE_ONLY" 2>&1)
+	echo "$plan" | sed 's/^/   | /'
+	echo "$plan" | grep -Eq 'changes \(1 of 1 values? differs?\)' ||
+		{ echo "   plan does not change exactly one value: not applying"; return 1; }
+	in_root "$R" fastsocket apply "$MODPROBE_ONLY" >"$LOGDIR/apply.log" 2>&1 || { cat "$LOGDIR/apply.log"; return 1; }
+	grep -q 'enable_listen_spawn=1' "$R/$ADMIN_CONF"
+}
+check "fastsocket apply replaced the administrator's /$ADMIN_CONF" apply_over_admin_file
 check "secure-boot-check.sh installed and runs" in_root "$R" /usr/share/fastsocket/secure-boot-check.sh --state
 # The script and the installed CLI's status hint against fake /sys trees.
 check "Secure Boot decisions of the script and of fastsocket status (secure-boot-test.sh)" \
 	env FASTSOCKET_CLI="$R/usr/bin/fastsocket" "$HERE/secure-boot-test.sh"
+check "all-kernels DKMS step reports every failure (dkms-all-kernels-test.sh)" \
+	"$HERE/dkms-all-kernels-test.sh"
 has_udev_rule() { grep -rqs fastsocket "$R/lib/udev/rules.d" "$R/usr/lib/udev/rules.d" "$R/etc/udev/rules.d"; }
 # The modprobe.d file: in /etc/modprobe.d, or an example under the docs
 # (when `fastsocket apply` writes /etc/modprobe.d/fastsocket.conf itself).
@@ -252,6 +369,11 @@ else
 	tail -n 30 "$LOGDIR/purge.log"
 	failc "apt-get purge (log $LOGDIR/purge.log)"
 fi
+admin_file_back() {
+	[ -f "$R/$ADMIN_CONF" ] || { echo "   /$ADMIN_CONF is gone"; return 1; }
+	[ "$(sha256sum <"$R/$ADMIN_CONF")" = "$ADMIN_SUM" ] || { sed 's/^/   | /' "$R/$ADMIN_CONF"; return 1; }
+}
+check "the administrator's /$ADMIN_CONF is back, byte-identical, after purge" admin_file_back
 snapshot "$LOGDIR/files-after.txt"
 diff -u "$LOGDIR/files-before.txt" "$LOGDIR/files-after.txt" >"$LOGDIR/files.diff"
 if [ ! -s "$LOGDIR/files.diff" ]; then

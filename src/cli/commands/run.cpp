@@ -16,11 +16,11 @@
 #include "fastsocket.h"
 #include "system/cpuset.h"
 
+// The private library directory of the install (src/cli/CMakeLists.txt).
+// No build-tree path is ever compiled in: a build tree's library is used
+// only when named by --lib or $FASTSOCKET_LIB.
 #ifndef FASTSOCKET_INSTALLED_LIB
-#define FASTSOCKET_INSTALLED_LIB "/usr/lib/libfsocket.so"
-#endif
-#ifndef FASTSOCKET_BUILD_LIB
-#define FASTSOCKET_BUILD_LIB ""
+#define FASTSOCKET_INSTALLED_LIB "/usr/lib/fastsocket/libfsocket.so"
 #endif
 
 namespace fsock {
@@ -60,16 +60,6 @@ static bool is_file(const std::string &p)
 	return !p.empty() && ::access(p.c_str(), R_OK) == 0;
 }
 
-static std::string self_dir()
-{
-	char buf[PATH_MAX];
-	ssize_t n = ::readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return "";
-	std::string p(buf, static_cast<std::size_t>(n));
-	return p.substr(0, p.find_last_of('/'));
-}
-
 std::string find_library(const std::string &explicit_lib, std::string *tried)
 {
 	std::vector<std::string> cands;
@@ -79,13 +69,6 @@ std::string find_library(const std::string &explicit_lib, std::string *tried)
 		if (const char *env = std::getenv("FASTSOCKET_LIB"); env && *env)
 			cands.push_back(env);
 		cands.push_back(FASTSOCKET_INSTALLED_LIB);
-		if (*FASTSOCKET_BUILD_LIB)
-			cands.push_back(FASTSOCKET_BUILD_LIB);
-		std::string sd = self_dir();
-		if (!sd.empty()) {
-			cands.push_back(sd + "/../lib/libfsocket.so"); // build tree: src/cli -> src/lib
-			cands.push_back(sd + "/libfsocket.so");
-		}
 	}
 	tried->clear();
 	for (const auto &c : cands) {

@@ -30,8 +30,9 @@ struct ModuleProbe {
 // Opens /dev/fastsocket (inside the root) and asks FSOCKET_IOC_VERSION.
 ModuleProbe probe_module(const Root &root);
 
-// Library path: --lib, else $FASTSOCKET_LIB, else the installed library,
-// else the one in the build tree.  "" when none exists (*tried lists them).
+// Library path: --lib, else $FASTSOCKET_LIB, else the installed library in
+// its private directory (never a build tree).  "" when none exists (*tried
+// lists them).
 std::string find_library(const std::string &explicit_lib, std::string *tried);
 
 // LD_PRELOAD with lib first, without duplicating it.
