@@ -106,6 +106,12 @@ check "on --mode 3 is a usage error" 2 $?
 check "on --mode 1" 0 $?
 contains "on --json: now 1" "$t/o" '"now": 1'
 contains "on wrote 1" "$m/parameters/enable_listen_spawn" "1"
+# off/on take the apply/revert lock: while another holds it, nothing is written.
+mkdir -p "$r/run/fastsocket"
+flock "$r/run/fastsocket/lock" sh -c '"$0" --root "$1" off >"$2/o" 2>"$2/e"; echo $? >"$2/rc"' "$fs" "$r" "$t"
+check "off while the state lock is held" 1 "$(cat "$t/rc")"
+contains "off names the lock" "$t/e" "run/fastsocket/lock"
+contains "off under the lock left 1" "$m/parameters/enable_listen_spawn" "1"
 mkdir -p "$r/proc/fastsocket"
 printf '# fastsocket listeners v1\nnetns=4026531840 addr=0.0.0.0:80 pids=1,2 backlog=511 queued=0 cpus=0-3 cpu0=4 cpu3=1 local=5 remote=0 x=1\nbad line\nnetns=4026532001 addr=[::]:443 pids=- backlog=128 queued=2 cpus= local=0 remote=0\n' \
 	>"$r/proc/fastsocket/listeners"

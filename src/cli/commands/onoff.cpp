@@ -8,6 +8,7 @@
 #include "commands/commands.h"
 #include "system/listen_switch.h"
 #include "system/module_control.h"
+#include "system/state_lock.h"
 
 namespace fsock {
 
@@ -22,9 +23,14 @@ nlohmann::json number_or_string(const std::string &v)
 	return v;
 }
 
-int run_switch(const Globals &g, const char *action, int mode, bool json_out)
+int run_switch(Globals &g, const char *action, int mode, bool json_out, double wait)
 {
 	Root root(g.root);
+	// The same lock as apply/revert: an apply reloading fastsocket.ko must not
+	// interleave with a switch of its parameter.
+	StateLock lock(root);
+	if (!lock_state(g, root, &lock, wait))
+		return g.exit_code;
 	SysfsModuleControl mod(root);
 	ListenSwitch s = switch_listen_spawn(root, mod, mode);
 	if (json_out) {
@@ -60,7 +66,8 @@ reloaded: the load options (`fastsocket apply`, /etc/modprobe.d/fastsocket.conf)
 the value at load time.
 
 Exit codes: 0 switched (or already so), 1 the module is not loaded or the parameter
-cannot be written (a module with ABI v1 has it read-only).)";
+cannot be written (a module with ABI v1 has it read-only), or an apply or revert holds
+/run/fastsocket/lock.)";
 
 } // namespace
 
@@ -69,8 +76,10 @@ void register_off(CLI::App &app, Globals &g)
 	auto *off = app.add_subcommand("off", "Switch the module's per-CPU steering off at run time (enable_listen_spawn=0)");
 	auto off_json = std::make_shared<bool>(false);
 	off->add_flag("--json", *off_json, "Machine-readable JSON");
+	auto off_wait = std::make_shared<double>(0);
+	add_wait_option(off, off_wait.get());
 	off->footer(std::string(kFooter) + "\n\nExamples:\n  fastsocket off\n  fastsocket off --json | jq .previous");
-	off->callback([&g, off_json]() { g.exit_code = run_switch(g, "off", 0, *off_json); });
+	off->callback([&g, off_json, off_wait]() { g.exit_code = run_switch(g, "off", 0, *off_json, *off_wait); });
 }
 
 void register_on(CLI::App &app, Globals &g)
@@ -82,8 +91,10 @@ void register_on(CLI::App &app, Globals &g)
 		->check(CLI::IsMember({1, 2}))
 		->capture_default_str();
 	on->add_flag("--json", *on_json, "Machine-readable JSON");
+	auto on_wait = std::make_shared<double>(0);
+	add_wait_option(on, on_wait.get());
 	on->footer(std::string(kFooter) + "\n\nExamples:\n  fastsocket on\n  fastsocket on --mode 1 --json");
-	on->callback([&g, on_json, mode]() { g.exit_code = run_switch(g, "on", *mode, *on_json); });
+	on->callback([&g, on_json, mode, on_wait]() { g.exit_code = run_switch(g, "on", *mode, *on_json, *on_wait); });
 }
 
 } // namespace fsock
