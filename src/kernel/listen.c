@@ -256,6 +256,15 @@ void fsocket_net_work(struct work_struct *work)
 	mutex_unlock(&fn->lock);
 }
 
+/*
+ * Re-checked under the namespace's lock: the off switch sets the parameter
+ * before it takes each lock, so no group is created after it ran.
+ */
+static bool fsocket_spawn_on(void)
+{
+	return READ_ONCE(fsocket_enable_listen_spawn) != 0;
+}
+
 /* The group whose registered listener is @sk (fn->lock held), or NULL. */
 static struct fsocket_group *fsocket_group_of(const struct sock *sk)
 {
@@ -365,7 +374,9 @@ long fsocket_cmd_listen(void *arg)
 	fn = fsocket_net(sock_net(sk));
 	mutex_lock(&fn->lock);
 	m = fsocket_member_find(sk);
-	if (m && m->cpu < 0 && !m->g->dead) {
+	if (!fsocket_spawn_on()) {
+		err = -EOPNOTSUPP;
+	} else if (m && m->cpu < 0 && !m->g->dead) {
 		err = 0;	/* already registered */
 	} else if (m || fsocket_reuse_taken(sk)) {
 		fs_dbg("LISTEN: fd %d shares its group with another group\n",
@@ -461,7 +472,10 @@ long fsocket_cmd_join(void *arg)
 	fn = fsocket_net(sock_net(gsock->sk));
 	mutex_lock(&fn->lock);
 	g = fsocket_group_of(gsock->sk);
-	err = g ? fsocket_join_locked(g, lsock->sk, a->cpu) : -EINVAL;
+	if (!fsocket_spawn_on())
+		err = -EOPNOTSUPP;
+	else
+		err = g ? fsocket_join_locked(g, lsock->sk, a->cpu) : -EINVAL;
 	mutex_unlock(&fn->lock);
 	if (err >= 0) {
 		a->cpu = err;
