@@ -625,10 +625,16 @@ static void __net_exit fsocket_net_exit(struct net *net)
 	mutex_lock(&fsocket_nets_lock);
 	list_del(&fn->node);
 	mutex_unlock(&fsocket_nets_lock);
-	fsocket_net_remove_groups(fn);
-	/* Re-checks queued before the groups went only drop references. */
-	synchronize_rcu();
-	flush_work(&fn->work);
+	/*
+	 * Only a namespace that had groups can have re-checks queued (they
+	 * only drop references once the groups are gone); a probe that found
+	 * a group is done after a grace period.
+	 */
+	if (!list_empty(&fn->groups) || !llist_empty(&fn->pending)) {
+		fsocket_net_remove_groups(fn);
+		synchronize_rcu();
+		flush_work(&fn->work);
+	}
 	xa_destroy(&fn->users);
 	free_percpu(fn->stats);
 }
