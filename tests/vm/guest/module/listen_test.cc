@@ -943,6 +943,37 @@ TEST(Security, ApplicationReuseportProgramKept) {
   close(dev);
 }
 
+// One user cannot register more than FSOCKET_MAX_GROUPS_PER_USER groups in a
+// namespace; closing one makes room again.
+TEST(Security, GroupLimitPerUser) {
+  REQUIRE_ON();
+  int dev = OpenDev();
+  int rc = RunChild([&] {
+    if (setgid(65534) != 0 || setuid(65534) != 0) return 1;
+    std::vector<int> fds;
+    for (int i = 0; i <= FSOCKET_MAX_GROUPS_PER_USER; i++) {
+      int port = 0;
+      int fd = ReuseportListener(AF_INET, &port);
+      if (fd < 0) return 2;
+      fds.push_back(fd);
+      fsocket_listen_arg la{fd, 0};
+      int r = ioctl(dev, FSOCKET_IOC_LISTEN, &la) == 0 ? 0 : errno;
+      if (i < FSOCKET_MAX_GROUPS_PER_USER && r != 0) return 3;
+      if (i == FSOCKET_MAX_GROUPS_PER_USER && r != ENOSPC) return 4;
+    }
+    close(fds[0]);
+    // The close is seen at once; the next LISTEN may race the re-check.
+    fsocket_listen_arg la{fds.back(), 0};
+    for (int i = 0; i < 100; i++) {
+      if (ioctl(dev, FSOCKET_IOC_LISTEN, &la) == 0) return 0;
+      usleep(10000);
+    }
+    return 5;
+  });
+  EXPECT_EQ(rc, 0) << "3: refused below the limit, 4: no ENOSPC at the limit, 5: no room after a close";
+  close(dev);
+}
+
 // Writing 0 to enable_listen_spawn under load: every group back to plain
 // SO_REUSEPORT at once, no connection fails; 2 allows LISTEN again.
 TEST(Security, OffSwitchUnderLoad) {
