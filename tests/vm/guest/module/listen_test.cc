@@ -70,21 +70,8 @@ int ReuseportListener(int family, int* port, int backlog = 128) {
     fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-    sockaddr_storage ss{};
-    socklen_t len;
-    if (family == AF_INET6) {
-      auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
-      a->sin6_family = AF_INET6;
-      a->sin6_addr = in6addr_loopback;
-      a->sin6_port = htons(p);
-      len = sizeof(*a);
-    } else {
-      auto* a = reinterpret_cast<sockaddr_in*>(&ss);
-      a->sin_family = AF_INET;
-      a->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a->sin_port = htons(p);
-      len = sizeof(*a);
-    }
+    sockaddr_storage ss;
+    socklen_t len = LoopbackAddr(family, p, &ss);
     if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
       close(fd);
       return -1;
@@ -105,6 +92,12 @@ struct Group {
   int port = 0;
   int family = AF_INET;
 };
+
+// A listener of the caller in g's SO_REUSEPORT group (what JOIN takes).
+int LocalFor(const Group& g) {
+  int port = g.port;
+  return ReuseportListener(g.family, &port);
+}
 
 Group MakeGroup(int dev, int family) {
   Group g;
@@ -127,6 +120,28 @@ int Join(int dev, int gfd, int lfd, int want, int* cpu = nullptr) {
 int FdCmd(int dev, unsigned long cmd, int fd) {
   fsocket_fd_arg a{fd, 0};
   return ioctl(dev, cmd, &a) == 0 ? 0 : errno;
+}
+
+// A connection to loopback:port that gives up after timeout_ms (-1): a SYN
+// that met a listener just as it closed is retransmitted only after 1 s,
+// 3 s, ... and a loaded host must not turn that into a hung test.
+int ConnectWithin(int family, int port, int timeout_ms) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  sockaddr_storage ss;
+  socklen_t len = LoopbackAddr(family, port, &ss);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS) {
+    close(fd);
+    return -1;
+  }
+  struct pollfd p = {fd, POLLOUT, 0};
+  int err = 0;
+  socklen_t el = sizeof(err);
+  if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
+      err != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
 }
 
 // A client connection made by a thread pinned to cpu.
@@ -266,8 +281,7 @@ Worker StartWorker(int dev, const Group& g, std::vector<int> allowed = {},
     close(rp[0]);
     close(sp[1]);
     if (!allowed.empty()) AllowCpus(allowed);
-    int port = g.port;
-    int lfd = ReuseportListener(g.family, &port);
+    int lfd = LocalFor(g);
     int cpu = -1;
     int err = lfd < 0 ? 200 : Join(dev, g.fd, lfd, want, &cpu);
     if (!err && !PinSelf(cpu)) err = 201;
@@ -378,8 +392,7 @@ TEST(ListenSpawn, RejectsBadArguments) {
     // fd not registered.
     if (Join(dev, plain, local, -1) != EINVAL) return 1;
     Group g = MakeGroup(dev, AF_INET);
-    int gp = g.port;
-    int l2 = ReuseportListener(AF_INET, &gp);
+    int l2 = LocalFor(g);
     PinSelf(OnlineCpus()[0]);
     fsocket_join_arg a{g.fd, l2, -1, 1};
     if (ioctl(dev, FSOCKET_IOC_JOIN, &a) != -1 || errno != EINVAL) return 2;  // flags
@@ -417,8 +430,7 @@ TEST(ListenSpawn, FailedCopyOutUndoesTheJoin) {
   int cpu = OnlineCpus().back();
   int rc = RunChild([&] {
     if (!PinSelf(cpu)) return 1;
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);
+    int lfd = LocalFor(g);
     void* ro = mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     *static_cast<fsocket_join_arg*>(ro) = fsocket_join_arg{g.fd, lfd, -1, 0};
     if (mprotect(ro, 4096, PROT_READ) != 0) return 2;
@@ -443,8 +455,7 @@ TEST_P(Family, JoinSteersTheCpuToTheLocalListener) {
   Group g = MakeGroup(dev, family);
   int rc = RunChild([&] {
     auto before = AllowedCpus();
-    int port = g.port;
-    int lfd = ReuseportListener(family, &port);
+    int lfd = LocalFor(g);
     int cpu = -1;
     if (int e = Join(dev, g.fd, lfd, -1, &cpu)) return 10 + e;
     if (AllowedCpus() != before) return 2;  // the module never pins
@@ -461,8 +472,7 @@ TEST_P(Family, JoinSteersTheCpuToTheLocalListener) {
     if (c2 < 0 || WhichAccepts({g.fd, lfd}, &conn) != 0) return 6;
     close(conn);
     // The CPU's slot is taken: another listener gets EEXIST for it.
-    int lp = g.port;
-    int l2 = ReuseportListener(family, &lp);
+    int l2 = LocalFor(g);
     if (Join(dev, g.fd, l2, cpu) != EEXIST) return 7;
     close(c1);
     close(c2);
@@ -479,8 +489,7 @@ TEST(ListenSpawn, Mode1NeedsAPinnedThread) {
   Group g = MakeGroup(dev, AF_INET);
   auto online = OnlineCpus();
   int rc = RunChild([&] {
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);
+    int lfd = LocalFor(g);
     if (online.size() > 1) {
       if (!AllowCpus(online)) return 1;
       if (Join(dev, g.fd, lfd, -1) != EINVAL) return 2;
@@ -491,8 +500,7 @@ TEST(ListenSpawn, Mode1NeedsAPinnedThread) {
     if (Join(dev, g.fd, lfd, -1, &got) != 0 || got != cpu) return 4;
     // Another thread pinned to the same CPU: the slot is taken.
     int r2 = RunChild([&] {
-      int p2 = g.port;
-      int l2 = ReuseportListener(AF_INET, &p2);
+      int l2 = LocalFor(g);
       return Join(dev, g.fd, l2, -1) == EEXIST ? 0 : 1;
     });
     return r2 ? 5 : 0;
@@ -521,8 +529,7 @@ TEST(ListenSpawn, AffinityUnchangedByAnyJoin) {
   EXPECT_EQ(cpus, online) << "one slot per CPU";
   int rc = RunChild([&] {
     auto before = AllowedCpus();
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);
+    int lfd = LocalFor(g);
     if (Join(dev, g.fd, lfd, -1) != EBUSY) return 1;        // no free CPU
     if (AllowedCpus() != before) return 2;
     if (Join(dev, g.fd, lfd, online[0]) != EEXIST) return 3;
@@ -589,8 +596,7 @@ TEST(ListenSpawn, LeaveFreesTheSlot) {
   int cpu = OnlineCpus().back();
   int rc = RunChild([&] {
     if (!PinSelf(cpu)) return 1;
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);
+    int lfd = LocalFor(g);
     if (Join(dev, g.fd, lfd, -1) != 0) return 2;
     if (FdCmd(dev, FSOCKET_IOC_LEAVE, g.fd) != 0) return 3;   // by the group
     if (!Listening(lfd)) return 4;  // the caller's socket is untouched
@@ -615,8 +621,7 @@ TEST(ListenSpawn, ShutdownListenUnregisters) {
   Group g = MakeGroup(dev, AF_INET);
   int rc = RunChild([&] {
     PinSelf(OnlineCpus()[0]);
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);
+    int lfd = LocalFor(g);
     if (Join(dev, g.fd, lfd, -1) != 0) return 1;
     if (FdCmd(dev, FSOCKET_IOC_SHUTDOWN_LISTEN, g.fd) != 0) return 2;
     if (!ViewLine(g.port).empty()) return 3;
@@ -643,8 +648,7 @@ TEST(ListenSpawn, GroupRemovedWhenTheRegisteredListenerCloses) {
   REQUIRE_ON();
   int dev = OpenDev();
   Group g = MakeGroup(dev, AF_INET);
-  int port = g.port;
-  int lfd = ReuseportListener(AF_INET, &port);
+  int lfd = LocalFor(g);
   int rc = RunChild([&] {
     PinSelf(OnlineCpus()[0]);
     return Join(dev, g.fd, lfd, -1);
@@ -660,7 +664,7 @@ TEST(ListenSpawn, GroupRemovedWhenTheRegisteredListenerCloses) {
   EXPECT_TRUE(gone) << "the group outlived its registered listener";
   // The program went with it: connections from every CPU reach lfd.
   for (int cpu : OnlineCpus()) {
-    int c = ConnectFromCpu(AF_INET, port, cpu);
+    int c = ConnectFromCpu(AF_INET, g.port, cpu);
     int s = AcceptWait(lfd);
     EXPECT_GE(s, 0) << "cpu " << cpu;
     close(s);
@@ -769,8 +773,7 @@ TEST(Security, LocalListenerOfAnotherNetnsRefused) {
     strcpy(ifr.ifr_name, "lo");
     ifr.ifr_flags = IFF_UP | IFF_RUNNING;
     if (ioctl(s, SIOCSIFFLAGS, &ifr) != 0) return 2;
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);
+    int lfd = LocalFor(g);
     if (lfd < 0) return 3;
     if (setns(home, CLONE_NEWNET) != 0) return 4;
     PinSelf(OnlineCpus()[0]);
@@ -794,8 +797,7 @@ TEST(Security, EmfileKeepsTheConnection) {
   int rc = RunChild([&] {
     int cpu = OnlineCpus()[0];
     PinSelf(cpu);
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);
+    int lfd = LocalFor(g);
     if (Join(dev, g.fd, lfd, -1) != 0) return 1;
     int c = ConnectLoopback(AF_INET, g.port);
     if (c < 0) return 2;
@@ -842,8 +844,7 @@ TEST(Security, ExecReleasesTheSlot) {
   if (pid == 0) {
     close(ready[0]);
     PinSelf(cpu);
-    int port = g.port;
-    int lfd = ReuseportListener(AF_INET, &port);  // SOCK_CLOEXEC
+    int lfd = LocalFor(g);  // SOCK_CLOEXEC
     if (Join(dev, g.fd, lfd, -1) != 0) _exit(3);
     if (lfd == 9) _exit(5);
     dup2(ready[1], 9);
@@ -883,15 +884,18 @@ int AttachRet1(int fd) {
 TEST(Security, ApplicationReuseportProgramKept) {
   REQUIRE_ON();
   int dev = OpenDev();
-  int port = 0;
-  int a = ReuseportListener(AF_INET, &port);
-  int bp = port;
-  int b = ReuseportListener(AF_INET, &bp);
-  ASSERT_EQ(AttachRet1(a), 0) << strerror(errno);
-  fsocket_listen_arg la{a, 0};
-  errno = 0;
-  EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &la), -1);
-  EXPECT_EQ(errno, EBUSY);
+  // Two listeners a (index 0) and b (index 1) of one SO_REUSEPORT group.
+  int port = 0, a = -1, b = -1;
+  auto new_pair = [&] {
+    port = 0;
+    a = ReuseportListener(AF_INET, &port);
+    int bp = port;
+    b = ReuseportListener(AF_INET, &bp);
+  };
+  auto listen_errno = [&](int fd) {
+    fsocket_listen_arg la{fd, 0};
+    return ioctl(dev, FSOCKET_IOC_LISTEN, &la) == 0 ? 0 : errno;
+  };
   auto all_to_b = [&] {
     for (int i = 0; i < 10; i++) {
       int conn = -1;
@@ -903,18 +907,18 @@ TEST(Security, ApplicationReuseportProgramKept) {
     }
     return true;
   };
+
+  new_pair();
+  ASSERT_EQ(AttachRet1(a), 0) << strerror(errno);
+  EXPECT_EQ(listen_errno(a), EBUSY);
   EXPECT_TRUE(all_to_b()) << "the application's program no longer decides";
   close(a);
   close(b);
 
   // Registered first, then the application attaches its own: the module
   // stops steering that group and never puts its program back.
-  port = 0;
-  a = ReuseportListener(AF_INET, &port);
-  bp = port;
-  b = ReuseportListener(AF_INET, &bp);
-  la = fsocket_listen_arg{a, 0};
-  ASSERT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &la), 0);
+  new_pair();
+  ASSERT_EQ(listen_errno(a), 0);
   ASSERT_EQ(AttachRet1(b), 0);
   int rc = RunChild([&] {
     PinSelf(OnlineCpus()[0]);
@@ -928,16 +932,9 @@ TEST(Security, ApplicationReuseportProgramKept) {
 
   // nginx "listen ... reuseport": one socket per worker in one group; only
   // one of them can be registered.
-  port = 0;
-  a = ReuseportListener(AF_INET, &port);
-  bp = port;
-  b = ReuseportListener(AF_INET, &bp);
-  la = fsocket_listen_arg{a, 0};
-  ASSERT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &la), 0);
-  la = fsocket_listen_arg{b, 0};
-  errno = 0;
-  EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &la), -1);
-  EXPECT_EQ(errno, EBUSY);
+  new_pair();
+  ASSERT_EQ(listen_errno(a), 0);
+  EXPECT_EQ(listen_errno(b), EBUSY);
   close(a);
   close(b);
   close(dev);
@@ -1173,8 +1170,7 @@ TEST(ListenSpawn, ConcurrentJoinLeaveCloseAndDeath) {
       PinSelf(cpu);
       auto end = std::chrono::steady_clock::now() + std::chrono::seconds(3);
       while (std::chrono::steady_clock::now() < end) {
-        int port = g.port;
-        int lfd = ReuseportListener(AF_INET, &port);
+        int lfd = LocalFor(g);
         bool joined = Join(dev, g.fd, lfd, -1) == 0;
         for (int k = 0; k < 30; k++) {
           int conn = -1;
@@ -1206,7 +1202,7 @@ TEST(ListenSpawn, ConcurrentJoinLeaveCloseAndDeath) {
     clients.emplace_back([&, i] {
       PinSelf(online[i]);
       for (int k = 0; k < 60; k++) {
-        int c = ConnectLoopback(AF_INET, g.port);
+        int c = ConnectWithin(AF_INET, g.port, 3000);
         if (c >= 0) {
           made++;
           fds[i].push_back(c);
