@@ -23,6 +23,7 @@
 #include <net/inet_sock.h>
 #include <net/netns/generic.h>
 #include <net/sock.h>
+#include <net/sock_reuseport.h>
 #include <net/tcp_states.h>
 
 #include "compat.h"
@@ -93,14 +94,32 @@ static void fsocket_member_del(struct fsocket_member *m)
 	sock_put(m->sk);
 }
 
-/* Does @sk still listen in the SO_REUSEPORT group of @g? */
+/*
+ * Does @sk still listen in the SO_REUSEPORT group of @g?  The same
+ * sk_reuseport_cb is the common answer; while the kernel grows the group
+ * (reuseport_grow() moves the members to a new array one by one) the two
+ * may differ for a moment, so then look for @sk in the registered
+ * listener's array, which holds every listening member.
+ */
 static bool fsocket_in_group(struct fsocket_group *g, const struct sock *sk)
 {
 	const struct sock *gsk = fsocket_gsk(g);
-	const void *reuse = rcu_access_pointer(gsk->sk_reuseport_cb);
+	const struct sock_reuseport *reuse;
+	bool found = false;
+	unsigned int i;
 
-	return READ_ONCE(sk->sk_state) == TCP_LISTEN && reuse &&
-	       rcu_access_pointer(sk->sk_reuseport_cb) == reuse;
+	if (READ_ONCE(sk->sk_state) != TCP_LISTEN)
+		return false;
+	rcu_read_lock();
+	reuse = rcu_dereference(gsk->sk_reuseport_cb);
+	if (reuse && rcu_access_pointer(sk->sk_reuseport_cb) == reuse) {
+		found = true;
+	} else if (reuse) {
+		for (i = 0; i < READ_ONCE(reuse->num_socks) && !found; i++)
+			found = READ_ONCE(reuse->socks[i]) == sk;
+	}
+	rcu_read_unlock();
+	return found;
 }
 
 static void fsocket_slot_free_rcu(struct rcu_head *head)
@@ -335,6 +354,7 @@ static int fsocket_group_create(struct fsocket_net *fn, struct sock *sk)
 	g->owner = get_pid(task_tgid(current));
 	list_add_tail(&g->node, &fn->groups);
 	fn->nr_groups++;
+	fn->used = true;
 	/* Until a CPU joins, its connections go to the registered listener. */
 	err = fsocket_steer(g);
 	if (err)
@@ -625,16 +645,16 @@ static void __net_exit fsocket_net_exit(struct net *net)
 	mutex_lock(&fsocket_nets_lock);
 	list_del(&fn->node);
 	mutex_unlock(&fsocket_nets_lock);
+	fsocket_net_remove_groups(fn);
 	/*
-	 * Only a namespace that had groups can have re-checks queued (they
-	 * only drop references once the groups are gone); a probe that found
-	 * a group is done after a grace period.
+	 * A probe that found one of the namespace's groups may still queue a
+	 * re-check: it is done after a grace period, and the re-check then
+	 * only drops its reference.  A namespace that never had a group
+	 * skips the grace period.
 	 */
-	if (!list_empty(&fn->groups) || !llist_empty(&fn->pending)) {
-		fsocket_net_remove_groups(fn);
+	if (fn->used)
 		synchronize_rcu();
-		flush_work(&fn->work);
-	}
+	flush_work(&fn->work);
 	xa_destroy(&fn->users);
 	free_percpu(fn->stats);
 }

@@ -38,6 +38,7 @@ struct fsocket_net {
 	struct mutex lock;		/* groups, their slots and programs */
 	struct list_head groups;
 	unsigned int nr_groups;
+	bool used;			/* ever had a group */
 	struct xarray users;		/* uid -> number of groups */
 	struct llist_head pending;	/* groups to re-check */
 	struct work_struct work;
