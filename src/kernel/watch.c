@@ -5,7 +5,7 @@
  * Stopped listening: the inet_sock_set_state tracepoint fires on every TCP
  * state change, after a closing listener has left its SO_REUSEPORT group
  * (tcp_set_state() unhashes first).  The probe looks only at LISTEN ->
- * other changes: it counts the connections still queued on a joined
+ * CLOSE changes: it counts the connections still queued on a joined
  * listener (the kernel migrates them with net.ipv4.tcp_migrate_req=1,
  * otherwise they are reset, as without the module) and queues the re-check
  * of the groups on that port (a member that is not ours leaving reorders
@@ -42,7 +42,12 @@ static void fsocket_probe_state(void *data, const struct sock *sk,
 	struct fsocket_member *m;
 	u32 queued;
 
-	if (oldstate != TCP_LISTEN || newstate == TCP_LISTEN ||
+	/*
+	 * A listener that stops listening goes to TCP_CLOSE (close,
+	 * shutdown, disconnect).  Every new connection also shows LISTEN ->
+	 * SYN_RECV: the child is cloned from the listener, state included.
+	 */
+	if (oldstate != TCP_LISTEN || newstate != TCP_CLOSE ||
 	    sk->sk_protocol != IPPROTO_TCP)
 		return;
 	rcu_read_lock();
