@@ -31,15 +31,4 @@ static inline bool fs_compat_tcp_migrate_req(const struct sock *sk)
 #endif
 }
 
-/*
- * kernel_bind() takes a struct sockaddr_unsized from 6.19 on.
- */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 19, 0)
-#define fs_compat_kernel_bind(sock, addr, len) \
-	kernel_bind(sock, (struct sockaddr_unsized *)(addr), len)
-#else
-#define fs_compat_kernel_bind(sock, addr, len) \
-	kernel_bind(sock, (struct sockaddr *)(addr), len)
-#endif
-
 #endif /* _FSOCKET_COMPAT_H */

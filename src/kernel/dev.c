@@ -2,19 +2,19 @@
 /*
  * /dev/fastsocket: the misc device and the ioctl dispatcher.
  *
- * Any user may open the device (mode 0666): every command acts only on the
- * caller's own fds.  Each command's argument is copied in whole (its size is
- * part of the command number), handled, and copied back.  A new fd produced
- * by a command is installed only once the result reached user space.
+ * Any user may open the device (mode 0666): every command acts only on
+ * sockets the caller made itself with plain system calls and holds in its
+ * own fd table, and does nothing the caller could not do with those calls
+ * (see "Security model" in docs/module.md).  Each command's argument is
+ * copied in whole (its size is part of the command number), handled, and
+ * copied back; a command whose result cannot be copied back is undone.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/compat.h>
-#include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
 #include <linux/module.h>
-#include <linux/net.h>
 #include <linux/sched.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -25,62 +25,46 @@
 
 union fsocket_ioc_arg {
 	struct fsocket_version version;
-	struct fsocket_socket_arg socket;
 	struct fsocket_listen_arg listen;
-	struct fsocket_spawn_arg spawn;
-	struct fsocket_accept_arg accept;
+	struct fsocket_join_arg join;
 	struct fsocket_fd_arg fd;
 };
 
 struct fsocket_cmd {
 	unsigned int cmd;
 	const char *name;
-	/* NULL: not implemented, -EOPNOTSUPP */
-	long (*fn)(void *arg, struct fsocket_newfd *nfd);
+	long (*fn)(void *arg);
+	void (*undo)(void *arg);	/* the result did not reach the caller */
 	u64 feature;		/* advertised in fsocket_version.features */
 	bool needs_spawn;	/* -EOPNOTSUPP when enable_listen_spawn == 0 */
 };
 
-static long fsocket_cmd_version(void *arg, struct fsocket_newfd *nfd);
+static long fsocket_cmd_version(void *arg);
 
+/* Numbers of removed commands have no entry: -ENOTTY. */
 static const struct fsocket_cmd fsocket_cmds[] = {
 	[_IOC_NR(FSOCKET_IOC_VERSION)] = {
 		.cmd = FSOCKET_IOC_VERSION, .name = "VERSION",
 		.fn = fsocket_cmd_version,
 	},
-	[_IOC_NR(FSOCKET_IOC_SOCKET)] = {
-		.cmd = FSOCKET_IOC_SOCKET, .name = "SOCKET",
-		.fn = fsocket_cmd_socket, .feature = FSOCKET_FEAT_SOCKET,
-	},
 	[_IOC_NR(FSOCKET_IOC_LISTEN)] = {
 		.cmd = FSOCKET_IOC_LISTEN, .name = "LISTEN",
 		.fn = fsocket_cmd_listen, .feature = FSOCKET_FEAT_LISTEN,
-	},
-	[_IOC_NR(FSOCKET_IOC_SPAWN_LISTEN)] = {
-		.cmd = FSOCKET_IOC_SPAWN_LISTEN, .name = "SPAWN_LISTEN",
-		.fn = fsocket_cmd_spawn, .feature = FSOCKET_FEAT_SPAWN_LISTEN,
-		.needs_spawn = true,
-	},
-	[_IOC_NR(FSOCKET_IOC_ACCEPT)] = {
-		.cmd = FSOCKET_IOC_ACCEPT, .name = "ACCEPT",
-		.fn = fsocket_cmd_accept, .feature = FSOCKET_FEAT_ACCEPT,
-	},
-	[_IOC_NR(FSOCKET_IOC_CLOSE)] = {
-		.cmd = FSOCKET_IOC_CLOSE, .name = "CLOSE",
-		.fn = fsocket_cmd_close, .feature = FSOCKET_FEAT_CLOSE,
 		.needs_spawn = true,
 	},
 	[_IOC_NR(FSOCKET_IOC_SHUTDOWN_LISTEN)] = {
 		.cmd = FSOCKET_IOC_SHUTDOWN_LISTEN, .name = "SHUTDOWN_LISTEN",
 		.fn = fsocket_cmd_shutdown,
 		.feature = FSOCKET_FEAT_SHUTDOWN_LISTEN,
-		.needs_spawn = true,
 	},
-	[_IOC_NR(FSOCKET_IOC_SPAWN_ALL_LISTEN)] = {
-		.cmd = FSOCKET_IOC_SPAWN_ALL_LISTEN, .name = "SPAWN_ALL_LISTEN",
-		.fn = fsocket_cmd_spawn_all,
-		.feature = FSOCKET_FEAT_SPAWN_ALL_LISTEN,
-		.needs_spawn = true,
+	[_IOC_NR(FSOCKET_IOC_JOIN)] = {
+		.cmd = FSOCKET_IOC_JOIN, .name = "JOIN",
+		.fn = fsocket_cmd_join, .undo = fsocket_cmd_join_undo,
+		.feature = FSOCKET_FEAT_JOIN, .needs_spawn = true,
+	},
+	[_IOC_NR(FSOCKET_IOC_LEAVE)] = {
+		.cmd = FSOCKET_IOC_LEAVE, .name = "LEAVE",
+		.fn = fsocket_cmd_leave, .feature = FSOCKET_FEAT_LEAVE,
 	},
 };
 
@@ -88,12 +72,12 @@ static bool fsocket_cmd_usable(const struct fsocket_cmd *c)
 {
 	if (!c->fn)
 		return false;
-	return !c->needs_spawn || fsocket_enable_listen_spawn != 0;
+	return !c->needs_spawn || READ_ONCE(fsocket_enable_listen_spawn) != 0;
 }
 
 u64 fsocket_features(void)
 {
-	u64 features = FSOCKET_FEAT_STATS;
+	u64 features = FSOCKET_FEAT_STATS | FSOCKET_FEAT_LISTENERS;
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(fsocket_cmds); i++) {
@@ -103,7 +87,7 @@ u64 fsocket_features(void)
 	return features;
 }
 
-static long fsocket_cmd_version(void *arg, struct fsocket_newfd *nfd)
+static long fsocket_cmd_version(void *arg)
 {
 	struct fsocket_version *v = arg;
 
@@ -111,65 +95,23 @@ static long fsocket_cmd_version(void *arg, struct fsocket_newfd *nfd)
 	v->abi_version = FSOCKET_ABI_VERSION;
 	v->nr_cpu_ids = nr_cpu_ids;
 	v->features = fsocket_features();
-	v->listen_spawn = fsocket_enable_listen_spawn;
+	v->listen_spawn = READ_ONCE(fsocket_enable_listen_spawn);
 	strscpy(v->module_version, FSOCKET_VERSION, sizeof(v->module_version));
 	return 0;
-}
-
-int fsocket_newfd_prepare(struct fsocket_newfd *nfd, struct socket *sock,
-			  unsigned int flags)
-{
-	struct file *file;
-	int fd;
-
-	fd = get_unused_fd_flags(flags & O_CLOEXEC);
-	if (fd < 0) {
-		sock_release(sock);
-		return fd;
-	}
-	/* On failure sock_alloc_file() releases the socket. */
-	file = sock_alloc_file(sock, flags & O_NONBLOCK, NULL);
-	if (IS_ERR(file)) {
-		put_unused_fd(fd);
-		return PTR_ERR(file);
-	}
-	nfd->file = file;
-	nfd->fd = fd;
-	return fd;
-}
-
-void fsocket_newfd_commit(struct fsocket_newfd *nfd)
-{
-	if (!nfd->file)
-		return;
-	fd_install(nfd->fd, nfd->file);
-	nfd->file = NULL;
-}
-
-void fsocket_newfd_abort(struct fsocket_newfd *nfd)
-{
-	/* Runs while the file is still referenced (abort_data may be it). */
-	if (nfd->abort)
-		nfd->abort(nfd->abort_data);
-	if (nfd->file) {
-		put_unused_fd(nfd->fd);
-		fput(nfd->file);
-		nfd->file = NULL;
-	}
 }
 
 static long fsocket_ioctl(struct file *file, unsigned int cmd,
 			  unsigned long uarg)
 {
 	void __user *argp = (void __user *)uarg;
-	struct fsocket_newfd nfd = { .fd = -1 };
 	const struct fsocket_cmd *c;
 	union fsocket_ioc_arg karg;
 	unsigned int nr = _IOC_NR(cmd);
 	long ret;
 
 	if (_IOC_TYPE(cmd) != FSOCKET_IOC_MAGIC ||
-	    nr >= ARRAY_SIZE(fsocket_cmds) || fsocket_cmds[nr].cmd != cmd) {
+	    nr >= ARRAY_SIZE(fsocket_cmds) || !fsocket_cmds[nr].fn ||
+	    fsocket_cmds[nr].cmd != cmd) {
 		fs_err("unknown ioctl 0x%08x from %s[%d]\n", cmd,
 		       current->comm, task_pid_nr(current));
 		return -ENOTTY;
@@ -180,23 +122,23 @@ static long fsocket_ioctl(struct file *file, unsigned int cmd,
 		return -ENOTTY;
 	if (!fsocket_cmd_usable(c)) {
 		fs_dbg("%s: not supported (listen_spawn %d)\n", c->name,
-		       fsocket_enable_listen_spawn);
+		       READ_ONCE(fsocket_enable_listen_spawn));
 		return -EOPNOTSUPP;
 	}
 	if (copy_from_user(&karg, argp, _IOC_SIZE(cmd)))
 		return -EFAULT;
 
-	ret = c->fn(&karg, &nfd);
+	ret = c->fn(&karg);
 	if (ret < 0) {
 		fs_dbg("%s from %s[%d]: error %ld\n", c->name, current->comm,
 		       task_pid_nr(current), ret);
 		return ret;
 	}
 	if (copy_to_user(argp, &karg, _IOC_SIZE(cmd))) {
-		fsocket_newfd_abort(&nfd);
+		if (c->undo)
+			c->undo(&karg);
 		return -EFAULT;
 	}
-	fsocket_newfd_commit(&nfd);
 	return ret;
 }
 

@@ -16,12 +16,14 @@
 #define FSOCKET_VERSION "unknown"
 #endif
 
-struct file;
+struct net;
+struct proc_dir_entry;
 struct socket;
 
 /*
  * main.c: the module parameters are variables named fsocket_<parameter>;
- * these are the ones the module acts on.
+ * these are the ones the module acts on.  enable_listen_spawn can be
+ * written at run time (the off switch): read it with READ_ONCE().
  */
 extern int fsocket_enable_listen_spawn;
 extern int fsocket_enable_fastsocket_debug;
@@ -31,45 +33,27 @@ int fsocket_dev_init(void);
 void fsocket_dev_exit(void);
 u64 fsocket_features(void);
 
-/*
- * A new fd that a command hands back to the caller.  The dispatcher installs
- * it only after the result was copied to user space; on failure it drops the
- * file, gives the fd number back and calls abort (if set).
- */
-struct fsocket_newfd {
-	struct file *file;
-	int fd;
-	void (*abort)(void *data);
-	void *abort_data;
-};
-
-int fsocket_newfd_prepare(struct fsocket_newfd *nfd, struct socket *sock,
-			  unsigned int flags);
-void fsocket_newfd_commit(struct fsocket_newfd *nfd);
-void fsocket_newfd_abort(struct fsocket_newfd *nfd);
-
-/* sock.c: socket commands and fd checks. */
-bool fsocket_sock_is_tcp(const struct socket *sock);
+/* sock.c: the checks every fd argument goes through. */
 struct socket *fsocket_lookup_tcp(int fd, int *err);
-long fsocket_cmd_socket(void *arg, struct fsocket_newfd *nfd);
 
-/* listen.c: fastsocket listeners and listen spawn. */
-long fsocket_cmd_listen(void *arg, struct fsocket_newfd *nfd);
-long fsocket_cmd_spawn(void *arg, struct fsocket_newfd *nfd);
-long fsocket_cmd_spawn_all(void *arg, struct fsocket_newfd *nfd);
-long fsocket_cmd_accept(void *arg, struct fsocket_newfd *nfd);
-long fsocket_cmd_close(void *arg, struct fsocket_newfd *nfd);
-long fsocket_cmd_shutdown(void *arg, struct fsocket_newfd *nfd);
+/* listen.c: LISTEN, JOIN, LEAVE, SHUTDOWN_LISTEN. */
+long fsocket_cmd_listen(void *arg);
+long fsocket_cmd_join(void *arg);
+void fsocket_cmd_join_undo(void *arg);
+long fsocket_cmd_leave(void *arg);
+long fsocket_cmd_shutdown(void *arg);
+int fsocket_listen_init(void);
 void fsocket_listen_exit(void);
+void fsocket_remove_all_groups(void);
 
-/* stats.c: per-CPU counters, /proc/fastsocket/stats. */
+/* stats.c: per network namespace counters, /proc/fastsocket/stats. */
 enum fsocket_stat {
-	FSOCKET_STAT_LOCAL_ACCEPT,
-	FSOCKET_STAT_GLOBAL_ACCEPT,
-	FSOCKET_STAT_SPAWN,
-	FSOCKET_STAT_FALLBACK,
-	FSOCKET_STAT_MIGRATED,
-	FSOCKET_STAT_DROPPED,
+	FSOCKET_STAT_LOCAL_ACCEPT,	/* queued on the CPU's own listener */
+	FSOCKET_STAT_GLOBAL_ACCEPT,	/* queued on the registered listener */
+	FSOCKET_STAT_SPAWN,		/* successful JOINs */
+	FSOCKET_STAT_FALLBACK,		/* JOINs refused: no free CPU */
+	FSOCKET_STAT_MIGRATED,		/* queued on a closing local listener */
+	FSOCKET_STAT_DROPPED,		/* (migrated by tcp_migrate_req or not) */
 	FSOCKET_STAT_RFD_HIT,
 	FSOCKET_STAT_RFD_MISS,
 	FSOCKET_STAT_EPOLL_SKIP,
@@ -80,19 +64,12 @@ struct fsocket_stats {
 	u64 v[FSOCKET_NR_STATS];
 };
 
-DECLARE_PER_CPU(struct fsocket_stats, fsocket_stats);
+void fsocket_stat_add(const struct net *net, enum fsocket_stat s, u64 n);
+struct fsocket_stats __percpu *fsocket_stats_alloc(void);
+int fsocket_proc_init(void);
+void fsocket_proc_exit(void);
 
-static inline void fsocket_stat_add(enum fsocket_stat s, u64 n)
-{
-	this_cpu_add(fsocket_stats.v[s], n);
-}
-
-static inline void fsocket_stat_inc(enum fsocket_stat s)
-{
-	this_cpu_inc(fsocket_stats.v[s]);
-}
-
-int fsocket_stats_init(void);
-void fsocket_stats_exit(void);
+/* view.c: /proc/fastsocket/listeners. */
+int fsocket_view_init(struct proc_dir_entry *dir);
 
 #endif /* _FSOCKET_H */

@@ -1,32 +1,29 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Listen spawn: LISTEN, SPAWN_LISTEN, SPAWN_ALL_LISTEN, ACCEPT, CLOSE,
- * SHUTDOWN_LISTEN, and the reaper of exited workers.
+ * Listen groups: LISTEN, JOIN, LEAVE, SHUTDOWN_LISTEN, and the re-check of a
+ * group when one of its listeners stops listening.
  *
- * See the contract in uapi/fastsocket.h.  LISTEN makes the caller's socket
- * the global listener of a new group.  SPAWN_LISTEN creates a listener for
- * the caller's CPU bound to the same address, in the same SO_REUSEPORT
- * group, with the credentials of whoever opened the global listener (so
- * that the group accepts it and privileged ports work after the workers
- * dropped privileges), and gives the caller an fd for it.  The module keeps
- * its own reference to every local listener: a worker that exits without
- * CLOSE leaves its listener in place until the reaper notices (every
- * FSOCKET_REAP_MS, and before every spawn), counts the connections still
- * queued as migrated (net.ipv4.tcp_migrate_req) or dropped, and closes it.
+ * See the contract in uapi/fastsocket.h.  Every socket is the caller's own,
+ * made with plain system calls; the module only records which listener
+ * serves which CPU and keeps the group's CPU program (reuseport.c) in step.
+ * It holds a struct sock reference per listener, never a file: a close,
+ * exit or exec closes the listener exactly as without the module, the
+ * close is seen at once (watch.c queues fsocket_net_work) and the group is
+ * re-checked, so a dead slot never outlives its listener.  JOIN re-checks
+ * synchronously too, so it never finds a slot of a listener already gone.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/cred.h>
-#include <linux/fdtable.h>
-#include <linux/file.h>
 #include <linux/net.h>
 #include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
-#include <linux/socket.h>
-#include <linux/uaccess.h>
-#include <linux/workqueue.h>
+#include <linux/uidgid.h>
+#include <net/inet_sock.h>
+#include <net/netns/generic.h>
 #include <net/sock.h>
+#include <net/sock_reuseport.h>
 #include <net/tcp_states.h>
 
 #include "compat.h"
@@ -34,574 +31,517 @@
 #include "listen.h"
 #include "log.h"
 
-#define FSOCKET_REAP_MS		200
+/* Every namespace's state, for the host-wide view and the off switch. */
+LIST_HEAD(fsocket_nets);
+/* Guards fsocket_nets; taken before any namespace's lock. */
+DEFINE_MUTEX(fsocket_nets_lock);
 
-/* Serialises every change to the groups, their slots and the workers. */
-DEFINE_MUTEX(fsocket_listen_lock);
-LIST_HEAD(fsocket_groups);
+static struct rhashtable fsocket_members;
+static struct rhltable fsocket_ports;
 
-static void fsocket_reap_fn(struct work_struct *work);
-static DECLARE_DELAYED_WORK(fsocket_reap_work, fsocket_reap_fn);
+static const struct rhashtable_params fsocket_member_params = {
+	.key_len = sizeof(struct sock *),
+	.key_offset = offsetof(struct fsocket_member, sk),
+	.head_offset = offsetof(struct fsocket_member, node),
+	.automatic_shrinking = true,
+};
 
-static void fsocket_reap_schedule(void)
+static const struct rhashtable_params fsocket_port_params = {
+	.key_len = offsetofend(struct fsocket_port_key, port),
+	.key_offset = offsetof(struct fsocket_group, key),
+	.head_offset = offsetof(struct fsocket_group, port_node),
+	.automatic_shrinking = true,
+};
+
+/* Under rcu_read_lock() or the namespace's lock. */
+struct fsocket_member *fsocket_member_find(const struct sock *sk)
 {
-	schedule_delayed_work(&fsocket_reap_work,
-			      msecs_to_jiffies(FSOCKET_REAP_MS));
+	return rhashtable_lookup_fast(&fsocket_members, &sk,
+				      fsocket_member_params);
 }
 
-static struct fsocket_local *fsocket_slot(struct fsocket_group *g, int cpu)
+static void fsocket_port_key(struct fsocket_port_key *key,
+			     const struct sock *sk)
 {
-	return rcu_dereference_protected(g->local[cpu],
-		lockdep_is_held(&fsocket_listen_lock));
+	memset(key, 0, sizeof(*key));
+	key->net = sock_net(sk);
+	key->port = inet_sk(sk)->inet_sport;
 }
 
-static struct fsocket_group *fsocket_group_find(const struct sock *sk)
+static int fsocket_member_add(struct fsocket_member *m,
+			      struct fsocket_group *g, struct sock *sk,
+			      int cpu)
 {
-	struct fsocket_group *g;
+	int err;
 
-	list_for_each_entry_rcu(g, &fsocket_groups, node,
-				lockdep_is_held(&fsocket_listen_lock)) {
-		if (g->gsk == sk)
-			return g;
+	m->sk = sk;
+	m->g = g;
+	m->cpu = cpu;
+	err = rhashtable_lookup_insert_fast(&fsocket_members, &m->node,
+					    fsocket_member_params);
+	if (err)
+		return err;
+	sock_hold(sk);
+	fsocket_watch(m);
+	return 0;
+}
+
+static void fsocket_member_del(struct fsocket_member *m)
+{
+	fsocket_unwatch(m);
+	rhashtable_remove_fast(&fsocket_members, &m->node,
+			       fsocket_member_params);
+	sock_put(m->sk);
+}
+
+/*
+ * Does @sk still listen in the SO_REUSEPORT group of @g?  The same
+ * sk_reuseport_cb is the common answer; while the kernel grows the group
+ * (reuseport_grow() moves the members to a new array one by one) the two
+ * may differ for a moment, so then look for @sk in the registered
+ * listener's array, which holds every listening member.
+ */
+static bool fsocket_in_group(struct fsocket_group *g, const struct sock *sk)
+{
+	const struct sock *gsk = fsocket_gsk(g);
+	const struct sock_reuseport *reuse;
+	bool found = false;
+	unsigned int i;
+
+	if (READ_ONCE(sk->sk_state) != TCP_LISTEN)
+		return false;
+	rcu_read_lock();
+	reuse = rcu_dereference(gsk->sk_reuseport_cb);
+	if (reuse && rcu_access_pointer(sk->sk_reuseport_cb) == reuse) {
+		found = true;
+	} else if (reuse) {
+		for (i = 0; i < READ_ONCE(reuse->num_socks) && !found; i++)
+			found = READ_ONCE(reuse->socks[i]) == sk;
 	}
-	return NULL;
+	rcu_read_unlock();
+	return found;
 }
 
-/* The CPU of the slot @pid holds in @g, or -1. */
-static int fsocket_owner_slot(struct fsocket_group *g, struct pid *pid)
+static void fsocket_slot_free_rcu(struct rcu_head *head)
 {
-	unsigned int cpu;
-
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		struct fsocket_local *l = fsocket_slot(g, cpu);
-
-		if (l && l->owner == pid)
-			return cpu;
-	}
-	return -1;
+	kfree(container_of(head, struct fsocket_slot, rcu));
 }
 
-void fsocket_local_put(struct fsocket_local *l)
-{
-	if (!refcount_dec_and_test(&l->ref))
-		return;
-	fput(l->file);
-	put_pid(l->owner);
-	kfree_rcu(l, rcu);
-}
-
-/* Takes @cpu's local listener out of @g and closes it. */
+/* Takes @cpu's slot out of @g (the caller re-steers). */
 static void fsocket_slot_release(struct fsocket_group *g, int cpu)
 {
-	struct fsocket_local *l = fsocket_slot(g, cpu);
-	struct sock *sk = l->sock->sk;
-	u32 queued;
+	struct fsocket_slot *l = fsocket_slot(g, cpu);
 
-	RCU_INIT_POINTER(g->local[cpu], NULL);
-	g->nr_local--;
-	/* First steer the CPU to the global listener, then close. */
-	fsocket_reuseport_update(g);
-	queued = READ_ONCE(sk->sk_ack_backlog);
-	if (queued)
-		fsocket_stat_add(fs_compat_tcp_migrate_req(sk) ?
-				 FSOCKET_STAT_MIGRATED : FSOCKET_STAT_DROPPED,
-				 queued);
-	/* Leaves the reuseport group now, not at the last fput. */
-	kernel_sock_shutdown(l->sock, SHUT_RDWR);
-	fsocket_worker_put(l->owner);
-	fsocket_local_put(l);
-}
-
-/* After slots were released: re-steer, or detach when none is left. */
-static void fsocket_group_resteer(struct fsocket_group *g)
-{
-	if (g->nr_local)
-		fsocket_reuseport_update(g);
-	else
-		fsocket_reuseport_detach(g);
+	RCU_INIT_POINTER(g->slots[cpu], NULL);
+	g->nr_slots--;
+	fsocket_member_del(&l->m);
+	put_pid(l->owner);
+	call_rcu(&l->rcu, fsocket_slot_free_rcu);
 }
 
 static void fsocket_group_free_rcu(struct rcu_head *head)
 {
 	struct fsocket_group *g = container_of(head, struct fsocket_group, rcu);
 
-	kfree(g->local);
+	free_percpu(g->cnt);
+	kfree(g->slots);
 	kfree(g);
 }
 
-/* Every local listener goes, and the CPU program with them. */
-static void fsocket_group_release_all(struct fsocket_group *g)
+void fsocket_group_put(struct fsocket_group *g)
 {
+	if (refcount_dec_and_test(&g->ref))
+		call_rcu(&g->rcu, fsocket_group_free_rcu);
+}
+
+static unsigned long fsocket_user_groups(struct fsocket_net *fn, kuid_t uid)
+{
+	void *v = xa_load(&fn->users, from_kuid(&init_user_ns, uid));
+
+	return v ? xa_to_value(v) : 0;
+}
+
+/* Counts a group of @uid up or down; only counting up can fail. */
+static int fsocket_user_count(struct fsocket_net *fn, kuid_t uid, int delta)
+{
+	unsigned long idx = from_kuid(&init_user_ns, uid);
+	unsigned long n = fsocket_user_groups(fn, uid) + delta;
+
+	if (!n) {
+		xa_erase(&fn->users, idx);
+		return 0;
+	}
+	return xa_err(xa_store(&fn->users, idx, xa_mk_value(n),
+			       GFP_KERNEL_ACCOUNT));
+}
+
+/* Unregisters @g: plain SO_REUSEPORT hashing again, every slot freed. */
+static void fsocket_group_destroy(struct fsocket_group *g)
+{
+	struct fsocket_net *fn = g->fn;
 	unsigned int cpu;
 
+	g->dead = true;
+	fsocket_steer_off(g);
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
 		if (fsocket_slot(g, cpu))
 			fsocket_slot_release(g, cpu);
 	}
-	fsocket_reuseport_detach(g);
+	rhltable_remove(&fsocket_ports, &g->port_node, fsocket_port_params);
+	fsocket_member_del(&g->gm);
+	list_del(&g->node);
+	fn->nr_groups--;
+	fsocket_user_count(fn, g->uid, -1);
+	put_pid(g->owner);
+	g->owner = NULL;
+	fsocket_group_put(g);
 }
 
-static void fsocket_group_destroy(struct fsocket_group *g)
+/*
+ * Frees the slots whose listener stopped listening and removes the group if
+ * its registered listener did.  False if the group is gone.
+ */
+static bool fsocket_group_prune(struct fsocket_group *g)
 {
-	fsocket_group_release_all(g);
-	list_del_rcu(&g->node);
-	sock_put(g->gsk);
-	call_rcu(&g->rcu, fsocket_group_free_rcu);
-}
+	unsigned int cpu;
 
-static bool fsocket_task_dead(struct pid *pid)
-{
-	struct task_struct *t;
-	bool dead;
-
-	rcu_read_lock();
-	t = pid_task(pid, PIDTYPE_PID);
-	dead = !t || (t->flags & PF_EXITING);
-	rcu_read_unlock();
-	return dead;
-}
-
-/* Frees the slots of exited tasks in @g. */
-static void fsocket_group_reap(struct fsocket_group *g)
-{
-	unsigned int cpu, reaped = 0;
-
-	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		struct fsocket_local *l = fsocket_slot(g, cpu);
-
-		if (!l || !fsocket_task_dead(l->owner))
-			continue;
-		fs_info("worker on cpu %u exited: local listener closed (%u queued)\n",
-			cpu, READ_ONCE(l->sock->sk->sk_ack_backlog));
-		fsocket_slot_release(g, cpu);
-		reaped++;
+	if (g->dead)
+		return false;
+	if (!fsocket_in_group(g, fsocket_gsk(g))) {
+		fs_info("registered listener closed: group removed\n");
+		fsocket_group_destroy(g);
+		return false;
 	}
-	if (reaped)
-		fsocket_group_resteer(g);
+	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+		struct fsocket_slot *l = fsocket_slot(g, cpu);
+
+		if (l && !fsocket_in_group(g, l->m.sk)) {
+			fs_info("local listener of cpu %u closed: slot freed\n",
+				cpu);
+			fsocket_slot_release(g, cpu);
+		}
+	}
+	return true;
 }
 
-static void fsocket_reap_all(void)
+/* After a member of the SO_REUSEPORT group left: prune, re-steer. */
+void fsocket_group_check(struct fsocket_group *g)
 {
-	struct fsocket_group *g, *tmp;
+	if (fsocket_group_prune(g))
+		fsocket_steer(g);
+}
 
-	list_for_each_entry_safe(g, tmp, &fsocket_groups, node) {
-		if (READ_ONCE(g->gsk->sk_state) != TCP_LISTEN) {
-			fs_info("global listener closed: group removed\n");
-			fsocket_group_destroy(g);
+/*
+ * A listening socket of @sk's port stopped listening (any context): queue
+ * the re-check of the groups on that port.
+ */
+void fsocket_groups_changed(const struct sock *sk)
+{
+	struct fsocket_port_key key;
+	struct rhlist_head *list, *pos;
+	struct fsocket_group *g;
+	struct fsocket_net *fn = NULL;
+
+	fsocket_port_key(&key, sk);
+	rcu_read_lock();
+	list = rhltable_lookup(&fsocket_ports, &key, fsocket_port_params);
+	rhl_for_each_entry_rcu(g, pos, list, port_node) {
+		if (test_and_set_bit(FSOCKET_G_PENDING, &g->flags))
+			continue;
+		if (!refcount_inc_not_zero(&g->ref)) {
+			clear_bit(FSOCKET_G_PENDING, &g->flags);
 			continue;
 		}
-		fsocket_group_reap(g);
+		llist_add(&g->pending, &g->fn->pending);
+		fn = g->fn;
 	}
+	if (fn)
+		queue_work(system_wq, &fn->work);
+	rcu_read_unlock();
 }
 
-static void fsocket_reap_fn(struct work_struct *work)
+void fsocket_net_work(struct work_struct *work)
 {
-	mutex_lock(&fsocket_listen_lock);
-	fsocket_reap_all();
-	if (!list_empty(&fsocket_groups))
-		fsocket_reap_schedule();
-	mutex_unlock(&fsocket_listen_lock);
+	struct fsocket_net *fn = container_of(work, struct fsocket_net, work);
+	struct llist_node *list = llist_del_all(&fn->pending);
+	struct fsocket_group *g, *tmp;
+
+	mutex_lock(&fn->lock);
+	llist_for_each_entry_safe(g, tmp, list, pending) {
+		clear_bit(FSOCKET_G_PENDING, &g->flags);
+		fsocket_group_check(g);
+		fsocket_group_put(g);
+	}
+	mutex_unlock(&fn->lock);
 }
 
-long fsocket_cmd_listen(void *arg, struct fsocket_newfd *nfd)
+/*
+ * Re-checked under the namespace's lock: the off switch sets the parameter
+ * before it takes each lock, so no group is created after it ran.
+ */
+static bool fsocket_spawn_on(void)
+{
+	return READ_ONCE(fsocket_enable_listen_spawn) != 0;
+}
+
+/* The group whose registered listener is @sk (fn->lock held), or NULL. */
+static struct fsocket_group *fsocket_group_of(const struct sock *sk)
+{
+	struct fsocket_member *m = fsocket_member_find(sk);
+
+	return m && m->cpu < 0 && !m->g->dead ? m->g : NULL;
+}
+
+/* Is @sk's SO_REUSEPORT group already registered by another group? */
+static bool fsocket_reuse_taken(const struct sock *sk)
+{
+	const void *reuse = rcu_access_pointer(sk->sk_reuseport_cb);
+	struct fsocket_port_key key;
+	struct rhlist_head *list, *pos;
+	struct fsocket_group *g;
+	bool taken = false;
+
+	fsocket_port_key(&key, sk);
+	rcu_read_lock();
+	list = rhltable_lookup(&fsocket_ports, &key, fsocket_port_params);
+	rhl_for_each_entry_rcu(g, pos, list, port_node) {
+		if (!g->dead &&
+		    rcu_access_pointer(fsocket_gsk(g)->sk_reuseport_cb) == reuse)
+			taken = true;
+	}
+	rcu_read_unlock();
+	return taken;
+}
+
+static int fsocket_group_create(struct fsocket_net *fn, struct sock *sk)
+{
+	kuid_t uid = current_euid();
+	struct fsocket_group *g;
+	int err = -ENOMEM;
+
+	if (fn->nr_groups >= FSOCKET_MAX_GROUPS_PER_NET ||
+	    fsocket_user_groups(fn, uid) >= FSOCKET_MAX_GROUPS_PER_USER) {
+		fs_notice("LISTEN by %s[%d]: group limit reached\n",
+			  current->comm, task_pid_nr(current));
+		return -ENOSPC;
+	}
+	g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
+	if (!g)
+		return -ENOMEM;
+	err = fsocket_user_count(fn, uid, 1);
+	if (err) {
+		kfree(g);
+		return err;
+	}
+	err = -ENOMEM;
+	g->slots = kcalloc(nr_cpu_ids, sizeof(*g->slots), GFP_KERNEL_ACCOUNT);
+	g->cnt = alloc_percpu_gfp(struct fsocket_gcount, GFP_KERNEL_ACCOUNT);
+	if (!g->slots || !g->cnt)
+		goto err_free;
+	refcount_set(&g->ref, 1);
+	g->fn = fn;
+	g->uid = uid;
+	fsocket_port_key(&g->key, sk);
+	err = fsocket_member_add(&g->gm, g, sk, -1);
+	if (err)
+		goto err_free;
+	err = rhltable_insert(&fsocket_ports, &g->port_node,
+			      fsocket_port_params);
+	if (err) {
+		fsocket_member_del(&g->gm);
+		goto err_free;
+	}
+	g->owner = get_pid(task_tgid(current));
+	list_add_tail(&g->node, &fn->groups);
+	fn->nr_groups++;
+	fn->used = true;
+	/* Until a CPU joins, its connections go to the registered listener. */
+	err = fsocket_steer(g);
+	if (err)
+		fsocket_group_destroy(g);
+	return err;
+
+err_free:
+	fsocket_user_count(fn, uid, -1);
+	free_percpu(g->cnt);
+	kfree(g->slots);
+	kfree(g);
+	return err;
+}
+
+long fsocket_cmd_listen(void *arg)
 {
 	struct fsocket_listen_arg *a = arg;
-	struct fsocket_group *g;
+	struct fsocket_member *m;
+	struct fsocket_net *fn;
 	struct socket *sock;
+	struct sock *sk;
 	int err;
 
+	if (a->backlog)
+		return -EINVAL;
 	sock = fsocket_lookup_tcp(a->fd, &err);
 	if (!sock)
 		return err;
-	if (!sock->sk->sk_reuseport) {
-		fs_dbg("LISTEN: fd %d has no SO_REUSEPORT\n", a->fd);
+	sk = sock->sk;
+	if (READ_ONCE(sk->sk_state) != TCP_LISTEN || !sk->sk_reuseport ||
+	    !rcu_access_pointer(sk->sk_reuseport_cb)) {
+		fs_dbg("LISTEN: fd %d does not listen with SO_REUSEPORT\n",
+		       a->fd);
 		err = -EINVAL;
 		goto out;
 	}
-	err = kernel_listen(sock, a->backlog);
-	if (err || !fsocket_enable_listen_spawn)
-		goto out;
-
-	mutex_lock(&fsocket_listen_lock);
-	if (fsocket_group_find(sock->sk))
-		goto out_unlock;
-	g = kzalloc(sizeof(*g), GFP_KERNEL);
-	if (g)
-		g->local = kcalloc(nr_cpu_ids, sizeof(*g->local), GFP_KERNEL);
-	if (!g || !g->local) {
-		kfree(g);
-		err = -ENOMEM;
-		goto out_unlock;
+	fn = fsocket_net(sock_net(sk));
+	mutex_lock(&fn->lock);
+	m = fsocket_member_find(sk);
+	if (!fsocket_spawn_on()) {
+		err = -EOPNOTSUPP;
+	} else if (m && m->cpu < 0 && !m->g->dead) {
+		err = 0;	/* already registered */
+	} else if (m || fsocket_reuse_taken(sk)) {
+		fs_dbg("LISTEN: fd %d shares its group with another group\n",
+		       a->fd);
+		err = -EBUSY;
+	} else if (fsocket_reuseport_has_foreign_prog(sk)) {
+		fs_dbg("LISTEN: fd %d has a reuseport program of its own\n",
+		       a->fd);
+		err = -EBUSY;
+	} else {
+		err = fsocket_group_create(fn, sk);
 	}
-	sock_hold(sock->sk);
-	g->gsk = sock->sk;
-	list_add_rcu(&g->node, &fsocket_groups);
-	fsocket_reap_schedule();
-out_unlock:
-	mutex_unlock(&fsocket_listen_lock);
+	mutex_unlock(&fn->lock);
 out:
 	sockfd_put(sock);
 	return err;
 }
 
-/* A listener for @g's address, created as the opener of @gsock. */
-static struct fsocket_local *fsocket_local_create(struct socket *gsock,
-						  unsigned int flags)
+/* Looks up the two fds of JOIN. */
+static int fsocket_lookup_pair(int gfd, int lfd, struct socket **gsockp,
+			       struct socket **lsockp)
 {
-	struct sock *gsk = gsock->sk;
-	struct sockaddr_storage addr;
-	struct fsocket_local *l;
-	const struct cred *old;
-	struct socket *sock;
-	struct file *file;
-	int len, err;
+	struct socket *gsock, *lsock;
+	int err;
 
-	len = kernel_getsockname(gsock, (struct sockaddr *)&addr);
-	if (len < 0)
-		return ERR_PTR(len);
-	l = kzalloc(sizeof(*l), GFP_KERNEL);
-	if (!l)
-		return ERR_PTR(-ENOMEM);
-
-	old = override_creds(gsock->file->f_cred);
-	err = __sock_create(sock_net(gsk), gsk->sk_family, SOCK_STREAM,
-			    IPPROTO_TCP, &sock, 0);
-	if (!err) {
-		struct sock *sk = sock->sk;
-
-		lock_sock(sk);
-		sk->sk_reuse = gsk->sk_reuse;
-		sk->sk_reuseport = 1;
-		sk->sk_ipv6only = gsk->sk_ipv6only;
-		WRITE_ONCE(sk->sk_bound_dev_if, READ_ONCE(gsk->sk_bound_dev_if));
-		release_sock(sk);
-		err = fs_compat_kernel_bind(sock, &addr, len);
-		if (!err)
-			err = kernel_listen(sock,
-					    READ_ONCE(gsk->sk_max_ack_backlog));
-		if (err)
-			sock_release(sock);
+	gsock = fsocket_lookup_tcp(gfd, &err);
+	if (!gsock)
+		return err;
+	lsock = fsocket_lookup_tcp(lfd, &err);
+	if (!lsock) {
+		sockfd_put(gsock);
+		return err;
 	}
-	revert_creds(old);
-	if (err) {
-		fs_dbg("cannot create a local listener: %d\n", err);
-		kfree(l);
-		return ERR_PTR(err);
-	}
-
-	/* On failure sock_alloc_file() releases the socket. */
-	file = sock_alloc_file(sock, flags & O_NONBLOCK, NULL);
-	if (IS_ERR(file)) {
-		kfree(l);
-		return ERR_CAST(file);
-	}
-	refcount_set(&l->ref, 1);
-	l->file = file;
-	l->sock = sock;
-	return l;
+	*gsockp = gsock;
+	*lsockp = lsock;
+	return 0;
 }
 
-/*
- * Gives the calling task a local listener in @g.  On success *file is a new
- * reference to it for the caller's fd and the CPU is returned.
- */
-static int fsocket_spawn_locked(struct fsocket_group *g, struct socket *gsock,
-				int want, unsigned int flags,
-				struct file **file)
+static int fsocket_join_locked(struct fsocket_group *g, struct sock *lsk,
+			       int want)
 {
-	struct pid *me = task_pid(current);
-	struct fsocket_local *l;
+	struct fsocket_slot *l;
 	int cpu, err;
 
-	if (READ_ONCE(g->gsk->sk_state) != TCP_LISTEN)
+	if (!fsocket_group_prune(g))
 		return -EINVAL;
-	fsocket_group_reap(g);
-	if (fsocket_owner_slot(g, me) >= 0)
+	if (!fsocket_in_group(g, lsk) || lsk == fsocket_gsk(g))
+		return -EINVAL;
+	if (fsocket_member_find(lsk))
 		return -EEXIST;
-	cpu = fsocket_affinity_pick(g, want);
+	if (g->foreign)
+		return -EBUSY;
+	cpu = fsocket_pick_cpu(g, want);
 	if (cpu < 0) {
 		if (cpu == -EBUSY)
-			fsocket_stat_inc(FSOCKET_STAT_FALLBACK);
-		fs_dbg("SPAWN by %s[%d]: no CPU slot (%d)\n", current->comm,
-		       task_pid_nr(current), cpu);
+			fsocket_stat_add(sock_net(lsk), FSOCKET_STAT_FALLBACK, 1);
 		return cpu;
 	}
-	l = fsocket_local_create(gsock, flags);
-	if (IS_ERR(l))
-		return PTR_ERR(l);
-	err = fsocket_worker_get(me, cpu);
-	if (err)
-		goto err_local;
-	err = fsocket_affinity_pin(cpu);
+	l = kzalloc(sizeof(*l), GFP_KERNEL_ACCOUNT);
+	if (!l)
+		return -ENOMEM;
+	err = fsocket_member_add(&l->m, g, lsk, cpu);
 	if (err) {
-		fs_warn("cannot pin %s[%d] to cpu %d: %d\n", current->comm,
-			task_pid_nr(current), cpu, err);
-		fsocket_worker_put(me);
-		goto err_local;
+		kfree(l);
+		return err;
 	}
-	l->owner = get_pid(me);
-	l->cpu = cpu;
-	rcu_assign_pointer(g->local[cpu], l);
-	g->nr_local++;
-	err = fsocket_reuseport_update(g);
+	l->owner = get_pid(task_pid(current));
+	rcu_assign_pointer(g->slots[cpu], l);
+	g->nr_slots++;
+	err = fsocket_steer(g);
 	if (err) {
 		fsocket_slot_release(g, cpu);
-		fsocket_group_resteer(g);
+		fsocket_steer(g);
 		return err;
 	}
-	fsocket_stat_inc(FSOCKET_STAT_SPAWN);
-	*file = get_file(l->file);
+	fsocket_stat_add(sock_net(lsk), FSOCKET_STAT_SPAWN, 1);
 	return cpu;
-
-err_local:
-	fsocket_local_put(l);
-	return err;
 }
 
-/* Undo of a spawn whose result could not reach user space. */
-static void fsocket_spawn_abort(void *data)
+long fsocket_cmd_join(void *arg)
 {
-	struct file *file = data;
+	struct fsocket_join_arg *a = arg;
+	struct socket *gsock, *lsock;
 	struct fsocket_group *g;
-	unsigned int cpu;
+	struct fsocket_net *fn;
+	int err;
 
-	mutex_lock(&fsocket_listen_lock);
-	list_for_each_entry(g, &fsocket_groups, node) {
-		for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-			struct fsocket_local *l = fsocket_slot(g, cpu);
-
-			if (l && l->file == file) {
-				fsocket_slot_release(g, cpu);
-				fsocket_group_resteer(g);
-				goto out;
-			}
-		}
-	}
-out:
-	mutex_unlock(&fsocket_listen_lock);
-}
-
-static int fsocket_check_spawn_arg(const struct fsocket_spawn_arg *a)
-{
-	if (a->flags & ~(O_CLOEXEC | O_NONBLOCK))
+	if (a->flags || a->cpu < -1)
 		return -EINVAL;
-	if (a->cpu < -1)
-		return -EINVAL;
-	return 0;
-}
-
-long fsocket_cmd_spawn(void *arg, struct fsocket_newfd *nfd)
-{
-	struct fsocket_spawn_arg *a = arg;
-	struct fsocket_group *g;
-	struct socket *sock;
-	struct file *file;
-	int err, fd, cpu;
-
-	err = fsocket_check_spawn_arg(a);
+	err = fsocket_lookup_pair(a->fd, a->local_fd, &gsock, &lsock);
 	if (err)
 		return err;
-	sock = fsocket_lookup_tcp(a->fd, &err);
-	if (!sock)
-		return err;
-	fd = get_unused_fd_flags(a->flags & O_CLOEXEC);
-	if (fd < 0) {
-		err = fd;
-		goto out;
+	fn = fsocket_net(sock_net(gsock->sk));
+	mutex_lock(&fn->lock);
+	g = fsocket_group_of(gsock->sk);
+	if (!fsocket_spawn_on())
+		err = -EOPNOTSUPP;
+	else
+		err = g ? fsocket_join_locked(g, lsock->sk, a->cpu) : -EINVAL;
+	mutex_unlock(&fn->lock);
+	if (err >= 0) {
+		a->cpu = err;
+		err = 0;
+	} else {
+		fs_dbg("JOIN by %s[%d]: %d\n", current->comm,
+		       task_pid_nr(current), err);
 	}
-	mutex_lock(&fsocket_listen_lock);
-	g = fsocket_group_find(sock->sk);
-	cpu = g ? fsocket_spawn_locked(g, sock, a->cpu, a->flags, &file) :
-		  -EINVAL;
-	mutex_unlock(&fsocket_listen_lock);
-	if (cpu < 0) {
-		put_unused_fd(fd);
-		err = cpu;
-		goto out;
-	}
-	nfd->file = file;
-	nfd->fd = fd;
-	nfd->abort = fsocket_spawn_abort;
-	nfd->abort_data = file;
-	a->local_fd = fd;
-	a->cpu = cpu;
-	err = 0;
-out:
-	sockfd_put(sock);
-	return err;
-}
-
-static int fsocket_match_sock(const void *p, struct file *f, unsigned int fd)
-{
-	return f->private_data == p ? fd + 1 : 0;
-}
-
-long fsocket_cmd_spawn_all(void *arg, struct fsocket_newfd *nfd)
-{
-	struct fsocket_spawn_arg *a = arg;
-	struct fsocket_group *g;
-	int err, first_err = 0, count = 0, cpu = -1;
-
-	err = fsocket_check_spawn_arg(a);
-	if (err)
-		return err;
-
-	mutex_lock(&fsocket_listen_lock);
-	list_for_each_entry(g, &fsocket_groups, node) {
-		struct socket *gsock;
-		struct file *file;
-		int gfd, fd, ret;
-
-		/* Does the caller hold this group's global listener? */
-		gsock = READ_ONCE(g->gsk->sk_socket);
-		if (!gsock)
-			continue;
-		gfd = iterate_fd(current->files, 0, fsocket_match_sock,
-				 gsock) - 1;
-		if (gfd < 0)
-			continue;
-		gsock = sockfd_lookup(gfd, &err);
-		if (!gsock)
-			continue;
-		if (gsock->sk != g->gsk) {
-			sockfd_put(gsock);
-			continue;
-		}
-		fd = get_unused_fd_flags(a->flags & O_CLOEXEC);
-		ret = fd < 0 ? fd :
-			fsocket_spawn_locked(g, gsock, a->cpu, a->flags, &file);
-		sockfd_put(gsock);
-		if (ret < 0) {
-			if (fd >= 0)
-				put_unused_fd(fd);
-			if (ret != -EEXIST && !first_err)
-				first_err = ret;
-			continue;
-		}
-		fd_install(fd, file);
-		cpu = ret;
-		count++;
-	}
-	mutex_unlock(&fsocket_listen_lock);
-
-	if (!count && first_err)
-		return first_err;
-	a->local_fd = count;
-	a->cpu = cpu;
-	return 0;
-}
-
-/* The caller's local listener of the group of @gsk, referenced, or NULL. */
-static struct fsocket_local *fsocket_local_get(struct sock *gsk)
-{
-	struct pid *me = task_pid(current);
-	struct fsocket_local *l = NULL;
-	struct fsocket_group *g;
-	unsigned int cpu;
-
-	rcu_read_lock();
-	g = fsocket_group_find(gsk);
-	if (!g)
-		goto out;
-	/* A pinned worker's slot is its current CPU's. */
-	l = rcu_dereference(g->local[raw_smp_processor_id()]);
-	if (!l || l->owner != me) {
-		for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-			l = rcu_dereference(g->local[cpu]);
-			if (l && l->owner == me)
-				break;
-		}
-	}
-	if (l && (l->owner != me || !refcount_inc_not_zero(&l->ref)))
-		l = NULL;
-out:
-	rcu_read_unlock();
-	return l;
-}
-
-static int fsocket_put_addr(struct socket *sock, u64 uaddr, u64 ulenp,
-			    int ulen)
-{
-	struct sockaddr_storage addr;
-	int len;
-
-	len = kernel_getpeername(sock, (struct sockaddr *)&addr);
-	if (len < 0)
-		return len;
-	if (uaddr && copy_to_user(u64_to_user_ptr(uaddr), &addr,
-				  min(len, ulen)))
-		return -EFAULT;
-	if (put_user(len, (u32 __user *)u64_to_user_ptr(ulenp)))
-		return -EFAULT;
-	return 0;
-}
-
-long fsocket_cmd_accept(void *arg, struct fsocket_newfd *nfd)
-{
-	struct fsocket_accept_arg *a = arg;
-	struct socket *sock, *newsock = NULL;
-	struct fsocket_local *l;
-	u32 ulen = 0;
-	int err, cpu = -1;
-
-	if (a->flags & ~(SOCK_NONBLOCK | SOCK_CLOEXEC))
-		return -EINVAL;
-	if (a->addr && !a->addrlen)
-		return -EFAULT;
-	if (a->addrlen) {
-		if (get_user(ulen, (u32 __user *)u64_to_user_ptr(a->addrlen)))
-			return -EFAULT;
-		if ((int)ulen < 0)
-			return -EINVAL;
-	}
-	sock = fsocket_lookup_tcp(a->fd, &err);
-	if (!sock)
-		return err;
-
-	l = fsocket_local_get(sock->sk);
-	if (l) {
-		if (!kernel_accept(l->sock, &newsock, O_NONBLOCK))
-			cpu = l->cpu;
-		else
-			newsock = NULL;
-		fsocket_local_put(l);
-	}
-	if (!newsock) {
-		err = kernel_accept(sock, &newsock, O_NONBLOCK);
-		if (err) {
-			newsock = NULL;
-			goto out;
-		}
-	}
-	if (a->addrlen) {
-		err = fsocket_put_addr(newsock, a->addr, a->addrlen, ulen);
-		if (err) {
-			sock_release(newsock);
-			goto out;
-		}
-	}
-	err = fsocket_newfd_prepare(nfd, newsock, a->flags);
-	if (err < 0)
-		goto out;
-	a->new_fd = err;
-	a->cpu = cpu;
-	fsocket_stat_inc(cpu >= 0 ? FSOCKET_STAT_LOCAL_ACCEPT :
-		FSOCKET_STAT_GLOBAL_ACCEPT);
-	err = 0;
-out:
-	sockfd_put(sock);
+	sockfd_put(lsock);
+	sockfd_put(gsock);
 	return err;
 }
 
 /*
- * CLOSE and SHUTDOWN_LISTEN: run @op on the group of the listener that @arg
- * names, under fsocket_listen_lock; -EINVAL if it is not a fastsocket
- * listener.
+ * LEAVE of the slot of @sk (a local listener), or of the slot the calling
+ * thread joined in the group registered by @sk.
  */
-static long fsocket_on_group(void *arg, int (*op)(struct fsocket_group *g))
+static int fsocket_leave_locked(struct sock *sk)
+{
+	struct fsocket_member *m = fsocket_member_find(sk);
+	struct fsocket_group *g;
+	int cpu;
+
+	if (!m || m->g->dead)
+		return -EINVAL;
+	g = m->g;
+	cpu = m->cpu;
+	if (cpu < 0) {
+		for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
+			struct fsocket_slot *l = fsocket_slot(g, cpu);
+
+			if (l && l->owner == task_pid(current))
+				break;
+		}
+		if (cpu >= nr_cpu_ids)
+			return -ENOENT;
+	}
+	fsocket_slot_release(g, cpu);
+	fsocket_steer(g);
+	return 0;
+}
+
+long fsocket_cmd_leave(void *arg)
 {
 	struct fsocket_fd_arg *a = arg;
-	struct fsocket_group *g;
+	struct fsocket_net *fn;
 	struct socket *sock;
 	int err;
 
@@ -610,53 +550,156 @@ static long fsocket_on_group(void *arg, int (*op)(struct fsocket_group *g))
 	sock = fsocket_lookup_tcp(a->fd, &err);
 	if (!sock)
 		return err;
-	mutex_lock(&fsocket_listen_lock);
-	g = fsocket_group_find(sock->sk);
-	err = g ? op(g) : -EINVAL;
-	mutex_unlock(&fsocket_listen_lock);
+	fn = fsocket_net(sock_net(sock->sk));
+	mutex_lock(&fn->lock);
+	err = fsocket_leave_locked(sock->sk);
+	mutex_unlock(&fn->lock);
 	sockfd_put(sock);
 	return err;
 }
 
-/* CLOSE: free the calling worker's local listener and its CPU. */
-static int fsocket_close_own_slot(struct fsocket_group *g)
+/* The result of a JOIN could not be copied out: the caller never learnt it. */
+void fsocket_cmd_join_undo(void *arg)
 {
-	int cpu = fsocket_owner_slot(g, task_pid(current));
+	struct fsocket_join_arg *a = arg;
+	struct fsocket_fd_arg leave = { .fd = a->local_fd };
 
-	if (cpu < 0)
-		return -ENOENT;
-	fsocket_slot_release(g, cpu);
-	fsocket_group_resteer(g);
+	fsocket_cmd_leave(&leave);
+}
+
+long fsocket_cmd_shutdown(void *arg)
+{
+	struct fsocket_fd_arg *a = arg;
+	struct fsocket_group *g;
+	struct fsocket_net *fn;
+	struct socket *sock;
+	int err;
+
+	if (a->reserved)
+		return -EINVAL;
+	sock = fsocket_lookup_tcp(a->fd, &err);
+	if (!sock)
+		return err;
+	fn = fsocket_net(sock_net(sock->sk));
+	mutex_lock(&fn->lock);
+	g = fsocket_group_of(sock->sk);
+	if (g)
+		fsocket_group_destroy(g);
+	err = g ? 0 : -EINVAL;
+	mutex_unlock(&fn->lock);
+	sockfd_put(sock);
+	return err;
+}
+
+static void fsocket_net_remove_groups(struct fsocket_net *fn)
+{
+	struct fsocket_group *g, *tmp;
+
+	mutex_lock(&fn->lock);
+	list_for_each_entry_safe(g, tmp, &fn->groups, node)
+		fsocket_group_destroy(g);
+	mutex_unlock(&fn->lock);
+}
+
+/* The off switch: every group of every namespace goes at once. */
+void fsocket_remove_all_groups(void)
+{
+	struct fsocket_net *fn;
+
+	mutex_lock(&fsocket_nets_lock);
+	list_for_each_entry(fn, &fsocket_nets, node)
+		fsocket_net_remove_groups(fn);
+	mutex_unlock(&fsocket_nets_lock);
+}
+
+static unsigned int fsocket_net_id __read_mostly;
+
+struct fsocket_net *fsocket_net(const struct net *net)
+{
+	return net_generic(net, fsocket_net_id);
+}
+
+static int __net_init fsocket_net_init(struct net *net)
+{
+	struct fsocket_net *fn = fsocket_net(net);
+
+	fn->stats = fsocket_stats_alloc();
+	if (!fn->stats)
+		return -ENOMEM;
+	fn->net = net;
+	mutex_init(&fn->lock);
+	INIT_LIST_HEAD(&fn->groups);
+	xa_init(&fn->users);
+	init_llist_head(&fn->pending);
+	INIT_WORK(&fn->work, fsocket_net_work);
+	mutex_lock(&fsocket_nets_lock);
+	list_add_tail(&fn->node, &fsocket_nets);
+	mutex_unlock(&fsocket_nets_lock);
 	return 0;
 }
 
-/* SHUTDOWN_LISTEN: the group stays, its local listeners go. */
-static int fsocket_shutdown_group(struct fsocket_group *g)
+static void __net_exit fsocket_net_exit(struct net *net)
 {
-	fsocket_group_release_all(g);
+	struct fsocket_net *fn = fsocket_net(net);
+
+	mutex_lock(&fsocket_nets_lock);
+	list_del(&fn->node);
+	mutex_unlock(&fsocket_nets_lock);
+	fsocket_net_remove_groups(fn);
+	/*
+	 * A probe that found one of the namespace's groups may still queue a
+	 * re-check: it is done after a grace period, and the re-check then
+	 * only drops its reference.  A namespace that never had a group
+	 * skips the grace period.
+	 */
+	if (fn->used)
+		synchronize_rcu();
+	flush_work(&fn->work);
+	xa_destroy(&fn->users);
+	free_percpu(fn->stats);
+}
+
+static struct pernet_operations fsocket_net_ops = {
+	.init = fsocket_net_init,
+	.exit = fsocket_net_exit,
+	.id = &fsocket_net_id,
+	.size = sizeof(struct fsocket_net),
+};
+
+int fsocket_listen_init(void)
+{
+	int err;
+
+	err = rhashtable_init(&fsocket_members, &fsocket_member_params);
+	if (err)
+		return err;
+	err = rhltable_init(&fsocket_ports, &fsocket_port_params);
+	if (err)
+		goto err_members;
+	err = register_pernet_subsys(&fsocket_net_ops);
+	if (err)
+		goto err_ports;
+	err = fsocket_watch_init();
+	if (err)
+		goto err_pernet;
 	return 0;
-}
 
-long fsocket_cmd_close(void *arg, struct fsocket_newfd *nfd)
-{
-	return fsocket_on_group(arg, fsocket_close_own_slot);
-}
-
-long fsocket_cmd_shutdown(void *arg, struct fsocket_newfd *nfd)
-{
-	return fsocket_on_group(arg, fsocket_shutdown_group);
+err_pernet:
+	unregister_pernet_subsys(&fsocket_net_ops);
+err_ports:
+	rhltable_destroy(&fsocket_ports);
+err_members:
+	rhashtable_destroy(&fsocket_members);
+	return err;
 }
 
 void fsocket_listen_exit(void)
 {
-	struct fsocket_group *g, *tmp;
-
-	cancel_delayed_work_sync(&fsocket_reap_work);
-	mutex_lock(&fsocket_listen_lock);
-	list_for_each_entry_safe(g, tmp, &fsocket_groups, node)
-		fsocket_group_destroy(g);
-	fsocket_workers_release();
-	mutex_unlock(&fsocket_listen_lock);
+	/* No new re-checks, then every group goes (namespace by namespace). */
+	fsocket_watch_exit();
+	unregister_pernet_subsys(&fsocket_net_ops);
 	/* The RCU callbacks above run module code. */
 	rcu_barrier();
+	rhltable_destroy(&fsocket_ports);
+	rhashtable_destroy(&fsocket_members);
 }

@@ -10,6 +10,7 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/init.h>
+#include <linux/kconfig.h>
 #include <linux/kernel.h>
 #include <linux/module.h>
 #include <linux/moduleparam.h>
@@ -17,13 +18,55 @@
 #include "fsocket.h"
 #include "log.h"
 
+static bool fsocket_running;
+
+/*
+ * enable_listen_spawn is the run-time off switch (mode 0644): writing 0
+ * removes every listen group at once (plain SO_REUSEPORT hashing among the
+ * same listeners, no connection dropped); 1 or 2 allows LISTEN again.  At
+ * load time the value is only stored: fsocket_check_params() checks it
+ * with the others.
+ */
+static int fsocket_switch_set(const char *val, const struct kernel_param *kp)
+{
+	int v, err;
+
+	err = kstrtoint(val, 0, &v);
+	if (err)
+		return err;
+	if (!fsocket_running) {
+		*(int *)kp->arg = v;
+		return 0;
+	}
+	if (v < 0 || v > 2)
+		return -EINVAL;
+	WRITE_ONCE(*(int *)kp->arg, v);
+	if (!v)
+		fsocket_remove_all_groups();
+	pr_info("enable_listen_spawn=%d%s\n", v,
+		v ? "" : ": every listen group removed");
+	return 0;
+}
+
+static const struct kernel_param_ops fsocket_switch_ops = {
+	.set = fsocket_switch_set,
+	.get = param_get_int,
+};
+
+/* Parameters writable at run time: defined as 1 (see __is_defined). */
+#define fsocket_runtime_enable_listen_spawn 1
+#define FSOCKET_RUNTIME(name) __is_defined(fsocket_runtime_##name)
+
 /*
  * One variable, module_param and description per table row.  (A declaration
  * macro: checkpatch's "trailing semicolon" warning does not apply.)
  */
 #define FSOCKET_PARAM_DEFINE(name, def, min, max, allowed, desc)	\
 	int fsocket_##name = def;					\
-	module_param_named(name, fsocket_##name, int, 0444);		\
+	module_param_cb(name, FSOCKET_RUNTIME(name) ?			\
+			&fsocket_switch_ops : &param_ops_int,		\
+			&fsocket_##name,				\
+			FSOCKET_RUNTIME(name) ? 0644 : 0444);		\
 	MODULE_PARM_DESC(name, desc);
 FSOCKET_PARAMS(FSOCKET_PARAM_DEFINE)
 #undef FSOCKET_PARAM_DEFINE
@@ -108,13 +151,18 @@ static int __init fsocket_init(void)
 	if (ret)
 		return ret;
 
-	ret = fsocket_stats_init();
+	ret = fsocket_listen_init();
 	if (ret)
 		return ret;
 
+	ret = fsocket_proc_init();
+	if (ret)
+		goto err_listen;
+
 	ret = fsocket_dev_init();
 	if (ret)
-		goto err_stats;
+		goto err_proc;
+	fsocket_running = true;
 
 	pr_info("version %s loaded (abi %d, listen_spawn %d, features 0x%llx)\n",
 		FSOCKET_VERSION, FSOCKET_ABI_VERSION,
@@ -122,16 +170,22 @@ static int __init fsocket_init(void)
 		(unsigned long long)fsocket_features());
 	return 0;
 
-err_stats:
-	fsocket_stats_exit();
+err_proc:
+	fsocket_proc_exit();
+err_listen:
+	fsocket_listen_exit();
 	return ret;
 }
 
 static void __exit fsocket_exit(void)
 {
+	/* The off switch must not run while the groups are torn down. */
+	kernel_param_lock(THIS_MODULE);
+	fsocket_running = false;
+	kernel_param_unlock(THIS_MODULE);
 	fsocket_dev_exit();
+	fsocket_proc_exit();
 	fsocket_listen_exit();
-	fsocket_stats_exit();
 	pr_info("unloaded\n");
 }
 

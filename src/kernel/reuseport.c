@@ -4,17 +4,27 @@
  *
  * A classic BPF program attached to the group (reuseport_attach_prog) maps
  * the CPU that processes a SYN to the index, in the group's socks[] array,
- * of that CPU's local listener, and every other CPU to the index of the
- * global listener:
+ * of that CPU's joined listener, and every other CPU to the index of the
+ * registered listener:
  *
  *	ld #cpu
- *	jeq #<cpu>, 0, 1 ; ret #<index of its local listener>	(per local)
- *	ret #<index of the global listener>
+ *	jeq #<cpu>, 0, 1 ; ret #<index of its local listener>	(per slot)
+ *	ret #<index of the registered listener>
  *
  * The kernel reorders socks[] when a member leaves, so the indices are read
- * from sk->sk_reuseport_cb under RCU, and the program is rebuilt and
- * re-attached whenever the membership changes (spawn, close, reap).  Unlike
- * SO_INCOMING_CPU alone, this selects exactly on every kernel from 5.10.
+ * from sk->sk_reuseport_cb under RCU, and the program is rebuilt whenever
+ * the membership changes (JOIN, LEAVE, and any listener of the port that
+ * stops listening, seen by watch.c).  An index that is stale for a moment
+ * is at worst out of range, and the kernel then hashes as without a
+ * program: no connection is refused.
+ *
+ * The module never replaces a program it did not attach: LISTEN refuses a
+ * group that has one (-EBUSY), and a group whose program the application
+ * replaced after LISTEN stops being steered (g->foreign) until it is
+ * registered again.  (The kernel offers no compare-and-swap for the
+ * program: an application attaching its own in the few instructions
+ * between our check and our attach would lose it; the window is documented
+ * in docs/module.md.)
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -30,10 +40,29 @@
 
 #define FSOCKET_NO_INDEX	U32_MAX
 
+/* The program attached to @sk's SO_REUSEPORT group (compare only), or NULL. */
+static const void *fsocket_current_prog(const struct sock *sk)
+{
+	const struct sock_reuseport *reuse;
+	const void *prog = NULL;
+
+	rcu_read_lock();
+	reuse = rcu_dereference(sk->sk_reuseport_cb);
+	if (reuse)
+		prog = rcu_access_pointer(reuse->prog);
+	rcu_read_unlock();
+	return prog;
+}
+
+bool fsocket_reuseport_has_foreign_prog(struct sock *sk)
+{
+	return fsocket_current_prog(sk);
+}
+
 /*
- * Fills idx[cpu] with the socks[] index of each CPU's local listener and
- * returns the index of the global listener (FSOCKET_NO_INDEX if it left).
- * Returns -ENOENT in *err if the group has no reuseport state.
+ * Fills idx[cpu] with the socks[] index of each CPU's joined listener and
+ * returns the index of the registered listener (FSOCKET_NO_INDEX if it
+ * left).  Sets *err to -ENOENT if the group has no reuseport state.
  */
 static u32 fsocket_read_indices(struct fsocket_group *g, struct sock *member,
 				u32 *idx, int *err)
@@ -55,21 +84,15 @@ static u32 fsocket_read_indices(struct fsocket_group *g, struct sock *member,
 	}
 	for (i = 0; i < READ_ONCE(reuse->num_socks); i++) {
 		struct sock *sk = READ_ONCE(reuse->socks[i]);
+		struct fsocket_member *m;
 
-		if (sk == g->gsk) {
+		if (sk == fsocket_gsk(g)) {
 			gidx = i;
 			continue;
 		}
-		for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-			struct fsocket_local *l;
-
-			l = rcu_dereference_protected(g->local[cpu],
-						      lockdep_is_held(&fsocket_listen_lock));
-			if (l && l->sock->sk == sk) {
-				idx[cpu] = i;
-				break;
-			}
-		}
+		m = fsocket_member_find(sk);
+		if (m && m->g == g && m->cpu >= 0)
+			idx[m->cpu] = i;
 	}
 	rcu_read_unlock();
 	return gidx;
@@ -89,7 +112,7 @@ static struct bpf_prog *fsocket_build_prog(const u32 *idx, u32 gidx)
 	}
 	if (len > BPF_MAXINSNS)
 		return ERR_PTR(-E2BIG);
-	insns = kcalloc(len, sizeof(*insns), GFP_KERNEL);
+	insns = kcalloc(len, sizeof(*insns), GFP_KERNEL_ACCOUNT);
 	if (!insns)
 		return ERR_PTR(-ENOMEM);
 
@@ -117,29 +140,46 @@ static struct sock *fsocket_group_member(struct fsocket_group *g)
 {
 	unsigned int cpu;
 
-	if (rcu_access_pointer(g->gsk->sk_reuseport_cb))
-		return g->gsk;
+	if (rcu_access_pointer(fsocket_gsk(g)->sk_reuseport_cb))
+		return fsocket_gsk(g);
 	for (cpu = 0; cpu < nr_cpu_ids; cpu++) {
-		struct fsocket_local *l;
+		struct fsocket_slot *l = fsocket_slot(g, cpu);
 
-		l = rcu_dereference_protected(g->local[cpu],
-					      lockdep_is_held(&fsocket_listen_lock));
-		if (l && rcu_access_pointer(l->sock->sk->sk_reuseport_cb))
-			return l->sock->sk;
+		if (l && rcu_access_pointer(l->m.sk->sk_reuseport_cb))
+			return l->m.sk;
 	}
 	return NULL;
 }
 
-int fsocket_reuseport_update(struct fsocket_group *g)
+/* Is the group's program still ours (or none)?  Marks it foreign if not. */
+static bool fsocket_prog_ours(struct fsocket_group *g, struct sock *member)
 {
-	struct sock *member = fsocket_group_member(g);
+	const void *cur = fsocket_current_prog(member);
+
+	if (!cur || cur == g->prog)
+		return true;
+	if (!g->foreign)
+		fs_notice("the application replaced the reuseport program of a group: fastsocket no longer steers it\n");
+	g->foreign = true;
+	g->prog = NULL;
+	return false;
+}
+
+int fsocket_steer(struct fsocket_group *g)
+{
+	struct sock *member;
 	u32 *idx, *check;
 	int err = 0, tries;
 	u32 gidx;
 
+	if (g->dead)
+		return -EINVAL;
+	if (g->foreign)
+		return -EBUSY;
+	member = fsocket_group_member(g);
 	if (!member)
 		return -ENOENT;
-	idx = kcalloc(2 * nr_cpu_ids, sizeof(*idx), GFP_KERNEL);
+	idx = kcalloc(2 * nr_cpu_ids, sizeof(*idx), GFP_KERNEL_ACCOUNT);
 	if (!idx)
 		return -ENOMEM;
 	check = idx + nr_cpu_ids;
@@ -155,6 +195,10 @@ int fsocket_reuseport_update(struct fsocket_group *g)
 		gidx = fsocket_read_indices(g, member, idx, &err);
 		if (err)
 			break;
+		if (!fsocket_prog_ours(g, member)) {
+			err = -EBUSY;
+			break;
+		}
 		prog = fsocket_build_prog(idx, gidx);
 		if (IS_ERR(prog)) {
 			err = PTR_ERR(prog);
@@ -165,6 +209,7 @@ int fsocket_reuseport_update(struct fsocket_group *g)
 			bpf_prog_destroy(prog);
 			break;
 		}
+		g->prog = prog;
 		gidx2 = fsocket_read_indices(g, member, check, &err);
 		if (err)
 			break;
@@ -174,15 +219,17 @@ int fsocket_reuseport_update(struct fsocket_group *g)
 		err = -EAGAIN;
 	}
 	kfree(idx);
-	if (err)
+	if (err && err != -EBUSY)
 		fs_err("cannot attach the CPU selection program: %d\n", err);
 	return err;
 }
 
-void fsocket_reuseport_detach(struct fsocket_group *g)
+/* Plain SO_REUSEPORT hashing again (only if the program is ours). */
+void fsocket_steer_off(struct fsocket_group *g)
 {
 	struct sock *member = fsocket_group_member(g);
 
-	if (member)
+	if (member && g->prog && fsocket_current_prog(member) == g->prog)
 		reuseport_detach_prog(member);
+	g->prog = NULL;
 }

@@ -1,24 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Per-CPU counters and /proc/fastsocket/stats.
+ * Per network namespace counters and /proc/fastsocket/stats.
  *
- * Format: a header line with the column names, one line per possible CPU
- * ("cpuN v v ..."), then a "total" line.  Writing "0" resets every counter
- * (CAP_SYS_ADMIN only).
+ * Each namespace has its own per-CPU counters; /proc/fastsocket/stats shows
+ * those of the reader's network namespace.  Format: a header line with the
+ * column names, one line per possible CPU ("cpuN v v ..."), then a "total"
+ * line.  Writing "0" resets the namespace's counters (CAP_NET_ADMIN in the
+ * namespace's user namespace).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/capability.h>
 #include <linux/cpumask.h>
 #include <linux/kernel.h>
+#include <linux/nsproxy.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <net/net_namespace.h>
 
 #include "fsocket.h"
-
-DEFINE_PER_CPU(struct fsocket_stats, fsocket_stats);
+#include "listen.h"
 
 static const char *const fsocket_stat_names[FSOCKET_NR_STATS] = {
 	[FSOCKET_STAT_LOCAL_ACCEPT]	= "local_accept",
@@ -34,8 +37,19 @@ static const char *const fsocket_stat_names[FSOCKET_NR_STATS] = {
 
 static struct proc_dir_entry *fsocket_proc_dir;
 
+struct fsocket_stats __percpu *fsocket_stats_alloc(void)
+{
+	return alloc_percpu(struct fsocket_stats);
+}
+
+void fsocket_stat_add(const struct net *net, enum fsocket_stat s, u64 n)
+{
+	this_cpu_add(fsocket_net(net)->stats->v[s], n);
+}
+
 static int fsocket_stats_show(struct seq_file *m, void *v)
 {
+	struct fsocket_stats __percpu *stats = fsocket_net(m->private)->stats;
 	u64 total[FSOCKET_NR_STATS] = { 0 };
 	int cpu, i;
 
@@ -45,7 +59,7 @@ static int fsocket_stats_show(struct seq_file *m, void *v)
 	seq_putc(m, '\n');
 
 	for_each_possible_cpu(cpu) {
-		const struct fsocket_stats *s = per_cpu_ptr(&fsocket_stats, cpu);
+		const struct fsocket_stats *s = per_cpu_ptr(stats, cpu);
 
 		seq_printf(m, "cpu%d", cpu);
 		for (i = 0; i < FSOCKET_NR_STATS; i++) {
@@ -64,17 +78,33 @@ static int fsocket_stats_show(struct seq_file *m, void *v)
 	return 0;
 }
 
+/* The reader's network namespace, for as long as the file is open. */
 static int fsocket_stats_open(struct inode *inode, struct file *file)
 {
-	return single_open(file, fsocket_stats_show, NULL);
+	struct net *net = get_net(current->nsproxy->net_ns);
+	int err = single_open(file, fsocket_stats_show, net);
+
+	if (err)
+		put_net(net);
+	return err;
+}
+
+static int fsocket_stats_release(struct inode *inode, struct file *file)
+{
+	struct net *net = ((struct seq_file *)file->private_data)->private;
+
+	put_net(net);
+	return single_release(inode, file);
 }
 
 static ssize_t fsocket_stats_write(struct file *file, const char __user *buf,
 				   size_t count, loff_t *ppos)
 {
+	struct net *net = ((struct seq_file *)file->private_data)->private;
+	struct fsocket_stats __percpu *stats = fsocket_net(net)->stats;
 	int cpu, val, ret;
 
-	if (!capable(CAP_SYS_ADMIN))
+	if (!ns_capable(net->user_ns, CAP_NET_ADMIN))
 		return -EPERM;
 	ret = kstrtoint_from_user(buf, count, 0, &val);
 	if (ret)
@@ -83,7 +113,7 @@ static ssize_t fsocket_stats_write(struct file *file, const char __user *buf,
 		return -EINVAL;
 
 	for_each_possible_cpu(cpu) {
-		struct fsocket_stats *s = per_cpu_ptr(&fsocket_stats, cpu);
+		struct fsocket_stats *s = per_cpu_ptr(stats, cpu);
 		int i;
 
 		for (i = 0; i < FSOCKET_NR_STATS; i++)
@@ -96,26 +126,27 @@ static const struct proc_ops fsocket_stats_ops = {
 	.proc_open	= fsocket_stats_open,
 	.proc_read	= seq_read,
 	.proc_lseek	= seq_lseek,
-	.proc_release	= single_release,
+	.proc_release	= fsocket_stats_release,
 	.proc_write	= fsocket_stats_write,
 };
 
-int fsocket_stats_init(void)
+int fsocket_proc_init(void)
 {
 	fsocket_proc_dir = proc_mkdir("fastsocket", NULL);
 	if (!fsocket_proc_dir) {
 		pr_err("cannot create /proc/fastsocket\n");
 		return -ENOMEM;
 	}
-	if (!proc_create("stats", 0644, fsocket_proc_dir, &fsocket_stats_ops)) {
-		pr_err("cannot create /proc/fastsocket/stats\n");
+	if (!proc_create("stats", 0644, fsocket_proc_dir, &fsocket_stats_ops) ||
+	    fsocket_view_init(fsocket_proc_dir)) {
+		pr_err("cannot create the files of /proc/fastsocket\n");
 		proc_remove(fsocket_proc_dir);
 		return -ENOMEM;
 	}
 	return 0;
 }
 
-void fsocket_stats_exit(void)
+void fsocket_proc_exit(void)
 {
 	proc_remove(fsocket_proc_dir);
 }

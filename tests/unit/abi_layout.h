@@ -15,36 +15,21 @@
 	F(fsocket_version, listen_spawn)			\
 	F(fsocket_version, reserved)				\
 	F(fsocket_version, module_version)			\
-	S(fsocket_socket_arg)					\
-	F(fsocket_socket_arg, family)				\
-	F(fsocket_socket_arg, type)				\
-	F(fsocket_socket_arg, protocol)				\
-	F(fsocket_socket_arg, fd)				\
 	S(fsocket_listen_arg)					\
 	F(fsocket_listen_arg, fd)				\
 	F(fsocket_listen_arg, backlog)				\
-	S(fsocket_spawn_arg)					\
-	F(fsocket_spawn_arg, fd)				\
-	F(fsocket_spawn_arg, cpu)				\
-	F(fsocket_spawn_arg, local_fd)				\
-	F(fsocket_spawn_arg, flags)				\
-	S(fsocket_accept_arg)					\
-	F(fsocket_accept_arg, fd)				\
-	F(fsocket_accept_arg, flags)				\
-	F(fsocket_accept_arg, addr)				\
-	F(fsocket_accept_arg, addrlen)				\
-	F(fsocket_accept_arg, new_fd)				\
-	F(fsocket_accept_arg, cpu)				\
+	S(fsocket_join_arg)					\
+	F(fsocket_join_arg, fd)					\
+	F(fsocket_join_arg, local_fd)				\
+	F(fsocket_join_arg, cpu)				\
+	F(fsocket_join_arg, flags)				\
 	S(fsocket_fd_arg)					\
 	F(fsocket_fd_arg, fd)					\
 	F(fsocket_fd_arg, reserved)				\
 	C(FSOCKET_IOC_VERSION)					\
-	C(FSOCKET_IOC_SOCKET)					\
 	C(FSOCKET_IOC_LISTEN)					\
-	C(FSOCKET_IOC_SPAWN_LISTEN)				\
-	C(FSOCKET_IOC_ACCEPT)					\
-	C(FSOCKET_IOC_CLOSE)					\
 	C(FSOCKET_IOC_SHUTDOWN_LISTEN)				\
-	C(FSOCKET_IOC_SPAWN_ALL_LISTEN)
+	C(FSOCKET_IOC_JOIN)					\
+	C(FSOCKET_IOC_LEAVE)
 
 #endif

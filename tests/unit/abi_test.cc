@@ -86,14 +86,10 @@ TEST(Abi, CommandNumbersEncodeTheArgument) {
     unsigned nr;
   } cmds[] = {
       {"VERSION", FSOCKET_IOC_VERSION, sizeof(fsocket_version), 0},
-      {"SOCKET", FSOCKET_IOC_SOCKET, sizeof(fsocket_socket_arg), 1},
       {"LISTEN", FSOCKET_IOC_LISTEN, sizeof(fsocket_listen_arg), 2},
-      {"SPAWN_LISTEN", FSOCKET_IOC_SPAWN_LISTEN, sizeof(fsocket_spawn_arg), 3},
-      {"ACCEPT", FSOCKET_IOC_ACCEPT, sizeof(fsocket_accept_arg), 4},
-      {"CLOSE", FSOCKET_IOC_CLOSE, sizeof(fsocket_fd_arg), 5},
       {"SHUTDOWN_LISTEN", FSOCKET_IOC_SHUTDOWN_LISTEN, sizeof(fsocket_fd_arg), 6},
-      {"SPAWN_ALL_LISTEN", FSOCKET_IOC_SPAWN_ALL_LISTEN,
-       sizeof(fsocket_spawn_arg), 7},
+      {"JOIN", FSOCKET_IOC_JOIN, sizeof(fsocket_join_arg), 9},
+      {"LEAVE", FSOCKET_IOC_LEAVE, sizeof(fsocket_fd_arg), 10},
   };
   std::set<unsigned long> seen;
   for (const Cmd& c : cmds) {
@@ -107,17 +103,27 @@ TEST(Abi, CommandNumbersEncodeTheArgument) {
 }
 
 TEST(Abi, FeatureBitsAreDistinct) {
-  uint64_t bits[] = {FSOCKET_FEAT_SOCKET,          FSOCKET_FEAT_LISTEN,
-                     FSOCKET_FEAT_SPAWN_LISTEN,    FSOCKET_FEAT_ACCEPT,
-                     FSOCKET_FEAT_CLOSE,           FSOCKET_FEAT_SHUTDOWN_LISTEN,
-                     FSOCKET_FEAT_SPAWN_ALL_LISTEN, FSOCKET_FEAT_STATS,
-                     FSOCKET_FEAT_RFD,             FSOCKET_FEAT_FAST_EPOLL};
+  uint64_t bits[] = {FSOCKET_FEAT_LISTEN, FSOCKET_FEAT_SHUTDOWN_LISTEN,
+                     FSOCKET_FEAT_STATS,  FSOCKET_FEAT_RFD,
+                     FSOCKET_FEAT_FAST_EPOLL, FSOCKET_FEAT_JOIN,
+                     FSOCKET_FEAT_LEAVE,  FSOCKET_FEAT_LISTENERS};
+  // Bits 0, 2, 3, 4 and 6 belonged to commands removed in ABI v2: a v1
+  // caller must never see them set.
+  uint64_t removed = 0x5d;
   uint64_t all = 0;
   for (uint64_t b : bits) {
     EXPECT_EQ(b & (b - 1), 0u) << "not a single bit: " << b;
     EXPECT_EQ(all & b, 0u) << "bit used twice: " << b;
+    EXPECT_EQ(removed & b, 0u) << "bit of a removed command reused: " << b;
     all |= b;
   }
+}
+
+TEST(Abi, Version2) {
+  EXPECT_EQ(FSOCKET_ABI_VERSION, 2);
+  EXPECT_STREQ(FSOCKET_LISTENERS_PATH, "/proc/fastsocket/listeners");
+  EXPECT_GT(FSOCKET_MAX_GROUPS_PER_USER, 0);
+  EXPECT_LE(FSOCKET_MAX_GROUPS_PER_USER, FSOCKET_MAX_GROUPS_PER_NET);
 }
 
 }  // namespace

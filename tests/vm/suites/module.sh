@@ -96,6 +96,23 @@ else
 	fail "insmod with enable_listen_spawn=0"
 fi
 
+# ---- 2c. the run-time off switch: range-checked (root only: gtests) --------
+if load; then
+	sw=/sys/module/fastsocket/parameters/enable_listen_spawn
+	if echo 3 >"$sw" 2>/dev/null; then
+		fail "enable_listen_spawn accepted 3 at run time"
+	else
+		pass "enable_listen_spawn=3 refused at run time"
+	fi
+	if echo 0 >"$sw" && [ "$(cat "$sw")" = 0 ] && echo 2 >"$sw"; then
+		pass "enable_listen_spawn switched off and on at run time"
+	else
+		fail "enable_listen_spawn cannot be switched at run time"
+	fi
+else
+	fail "insmod for the off switch checks"
+fi
+
 # ---- 3. out-of-range values: the load fails and says why --------------------
 unload || fail "rmmod before the range checks"
 for spec in \

@@ -33,14 +33,29 @@ static int expect_errno(int dev, unsigned long cmd, void *arg, int err)
 	return ioctl(dev, cmd, arg) == -1 && errno == err;
 }
 
+/* A listening SO_REUSEPORT socket on 127.0.0.1:port (0: a new port). */
+static int reuseport_listener(struct sockaddr_in *sin)
+{
+	socklen_t len = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)sin, sizeof(*sin)) || listen(fd, 16))
+		return -1;
+	getsockname(fd, (struct sockaddr *)sin, &len);
+	return fd;
+}
+
 int main(void)
 {
 	struct fsocket_version v;
-	struct fsocket_socket_arg s;
 	struct fsocket_listen_arg l;
+	struct fsocket_join_arg j;
+	struct fsocket_fd_arg f;
 	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int dev, udp, one = 1;
+	int dev, udp, gfd, lfd, cl, s;
 
 	check(sizeof(void *) == 4, "built as a 32-bit program");
 	dev = open(FSOCKET_DEVICE_PATH, O_RDWR);
@@ -57,91 +72,74 @@ int main(void)
 	check(memchr(v.module_version, 0, sizeof(v.module_version)) != NULL &&
 	      v.module_version[0] != 0, "VERSION module_version");
 
-	s.family = AF_INET;
-	s.type = SOCK_STREAM | SOCK_CLOEXEC;
-	s.protocol = 0;
-	s.fd = -1;
-	check(ioctl(dev, FSOCKET_IOC_SOCKET, &s) == 0 && s.fd >= 0,
-	      "SOCKET returns an fd");
-	check(setsockopt(s.fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) == 0,
-	      "SO_REUSEPORT on the new socket");
 	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	check(bind(s.fd, (struct sockaddr *)&sin, sizeof(sin)) == 0, "bind");
-	l.fd = s.fd;
-	l.backlog = 8;
-	check(ioctl(dev, FSOCKET_IOC_LISTEN, &l) == 0, "LISTEN on it");
-	check(getsockname(s.fd, (struct sockaddr *)&sin, &len) == 0 &&
-	      sin.sin_port != 0, "listener has a port");
+	gfd = reuseport_listener(&sin);
+	check(gfd >= 0, "listening SO_REUSEPORT socket");
+	l.fd = gfd;
+	l.backlog = 0;
+	if (v.features & FSOCKET_FEAT_JOIN) {
+		check(ioctl(dev, FSOCKET_IOC_LISTEN, &l) == 0, "LISTEN on it");
+		lfd = reuseport_listener(&sin);
+		j.fd = gfd;
+		j.local_fd = lfd;
+		j.cpu = sched_getcpu();
+		j.flags = 0;
+		if (v.listen_spawn == 1) {
+			cpu_set_t set;
 
-	/* ACCEPT's 64-bit user pointers, filled in by a 32-bit caller. */
-	{
-		struct fsocket_accept_arg acc;
-		struct sockaddr_in peer, mine;
-		socklen_t ml = sizeof(mine);
-		uint32_t plen = sizeof(peer);
-		int c = socket(AF_INET, SOCK_STREAM, 0), i, ok = 0;
-
-		check(connect(c, (struct sockaddr *)&sin, sizeof(sin)) == 0,
-		      "connect to the listener");
-		memset(&acc, 0, sizeof(acc));
-		acc.fd = s.fd;
-		acc.addr = (uintptr_t)&peer;
-		acc.addrlen = (uintptr_t)&plen;
-		for (i = 0; i < 500 && !ok; i++) {
-			ok = ioctl(dev, FSOCKET_IOC_ACCEPT, &acc) == 0;
-			if (!ok)
-				usleep(2000);
-		}
-		check(ok && acc.new_fd >= 0, "ACCEPT returns a connection");
-		getsockname(c, (struct sockaddr *)&mine, &ml);
-		check(plen == sizeof(peer) && peer.sin_port == mine.sin_port,
-		      "ACCEPT wrote the peer address through the pointers");
-		if (ok)
-			close(acc.new_fd);
-		close(c);
-	}
-	if (v.features & FSOCKET_FEAT_SPAWN_LISTEN) {
-		struct fsocket_spawn_arg sp;
-		cpu_set_t set;
-
-		/* Mode 1 needs a pinned task; mode 2 pins it. */
-		CPU_ZERO(&set);
-		CPU_SET(0, &set);
-		if (v.listen_spawn == 1)
+			CPU_ZERO(&set);
+			CPU_SET(j.cpu, &set);
 			sched_setaffinity(0, sizeof(set), &set);
-		memset(&sp, 0, sizeof(sp));
-		sp.fd = s.fd;
-		sp.cpu = -1;
-		sp.flags = O_CLOEXEC;
-		check(ioctl(dev, FSOCKET_IOC_SPAWN_LISTEN, &sp) == 0 &&
-		      sp.local_fd >= 0 && sp.cpu >= 0, "SPAWN_LISTEN");
-		struct fsocket_fd_arg fa = { s.fd, 0 };
-		check(ioctl(dev, FSOCKET_IOC_CLOSE, &fa) == 0, "CLOSE");
-		close(sp.local_fd);
+		}
+		check(ioctl(dev, FSOCKET_IOC_JOIN, &j) == 0 && j.cpu >= 0,
+		      "JOIN a local listener");
+		{
+			cpu_set_t set;
+
+			CPU_ZERO(&set);
+			CPU_SET(j.cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+		}
+		cl = socket(AF_INET, SOCK_STREAM, 0);
+		check(connect(cl, (struct sockaddr *)&sin, sizeof(sin)) == 0,
+		      "connect from the joined CPU");
+		s = accept(lfd, NULL, NULL);
+		check(s >= 0, "the local listener got it");
+		close(s);
+		close(cl);
+		f.fd = lfd;
+		f.reserved = 0;
+		check(ioctl(dev, FSOCKET_IOC_LEAVE, &f) == 0, "LEAVE");
+		check(expect_errno(dev, FSOCKET_IOC_LEAVE, &f, EINVAL),
+		      "LEAVE twice: EINVAL");
+		f.fd = gfd;
+		check(ioctl(dev, FSOCKET_IOC_SHUTDOWN_LISTEN, &f) == 0,
+		      "SHUTDOWN_LISTEN");
+		close(lfd);
+	} else {
+		check(expect_errno(dev, FSOCKET_IOC_LISTEN, &l, EOPNOTSUPP),
+		      "LISTEN with listen spawn off: EOPNOTSUPP");
 	}
+	close(gfd);
 
 	udp = socket(AF_INET, SOCK_DGRAM, 0);
-	l.fd = udp;
-	check(expect_errno(dev, FSOCKET_IOC_LISTEN, &l, EPROTONOSUPPORT),
-	      "LISTEN on UDP: EPROTONOSUPPORT");
-	l.fd = 0x7ffff;
-	check(expect_errno(dev, FSOCKET_IOC_LISTEN, &l, EBADF),
-	      "LISTEN on a bad fd: EBADF");
-	l.fd = dev;
-	check(expect_errno(dev, FSOCKET_IOC_LISTEN, &l, ENOTSOCK),
-	      "LISTEN on the device: ENOTSOCK");
-	check(expect_errno(dev, FSOCKET_IOC_LISTEN, NULL, EFAULT),
+	f.fd = udp;
+	f.reserved = 0;
+	check(expect_errno(dev, FSOCKET_IOC_LEAVE, &f, EPROTONOSUPPORT),
+	      "LEAVE on UDP: EPROTONOSUPPORT");
+	f.fd = 1 << 20;
+	check(expect_errno(dev, FSOCKET_IOC_LEAVE, &f, EBADF),
+	      "LEAVE on a bad fd: EBADF");
+	f.fd = dev;
+	check(expect_errno(dev, FSOCKET_IOC_LEAVE, &f, ENOTSOCK),
+	      "LEAVE on the device: ENOTSOCK");
+	check(expect_errno(dev, FSOCKET_IOC_LEAVE, NULL, EFAULT),
 	      "NULL argument: EFAULT");
 	check(expect_errno(dev, FSOCKET_IOC_VERSION, (void *)4096, EFAULT),
-	      "bad pointer: EFAULT");
-	check(expect_errno(dev, _IOWR(FSOCKET_IOC_MAGIC, 0x08,
-				      struct fsocket_fd_arg), &l, ENOTTY),
-	      "unknown command: ENOTTY");
+	      "unmapped argument: EFAULT");
+	check(expect_errno(dev, _IOWR(FSOCKET_IOC_MAGIC, 0x04, char[32]), &v,
+			   ENOTTY), "removed ACCEPT: ENOTTY");
 	close(udp);
-	close(s.fd);
 	close(dev);
-	printf("compat32: %d failure(s)\n", failures);
 	return failures;
 }

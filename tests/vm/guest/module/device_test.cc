@@ -43,11 +43,16 @@ TEST(Device, UsableByNobody) {
     fsocket_version v{};
     if (ioctl(dev, FSOCKET_IOC_VERSION, &v) != 0) return 3;
     if (v.abi_version != FSOCKET_ABI_VERSION) return 4;
-    fsocket_socket_arg s{AF_INET, SOCK_STREAM, 0, -1};
-    if (ioctl(dev, FSOCKET_IOC_SOCKET, &s) != 0 || s.fd < 0) return 5;
+    // LISTEN on a socket nobody made itself.
+    int port = 0;
+    int fd = BoundReuseport(AF_INET, &port);
+    if (fd < 0 || listen(fd, 8) != 0) return 5;
+    fsocket_listen_arg l{fd, 0};
+    int r = ioctl(dev, FSOCKET_IOC_LISTEN, &l);
+    if (v.listen_spawn ? r != 0 : (r != -1 || errno != EOPNOTSUPP)) return 6;
     return 0;
   });
-  EXPECT_EQ(rc, 0) << "90: cannot setuid, 2: open, 3: VERSION, 4: abi, 5: SOCKET";
+  EXPECT_EQ(rc, 0) << "90: cannot setuid, 2: open, 3: VERSION, 4: abi, 5: socket, 6: LISTEN";
 }
 
 TEST(Device, VersionAndFeatures) {
@@ -58,12 +63,17 @@ TEST(Device, VersionAndFeatures) {
   EXPECT_EQ(v.reserved, 0u);
   EXPECT_EQ(v.listen_spawn, ExpectedParams()["enable_listen_spawn"]);
   EXPECT_TRUE(v.features & FSOCKET_FEAT_STATS);
-  EXPECT_TRUE(v.features & FSOCKET_FEAT_SOCKET);
-  EXPECT_TRUE(v.features & FSOCKET_FEAT_LISTEN);
-  // Never advertised by this module version.
+  EXPECT_TRUE(v.features & FSOCKET_FEAT_LISTENERS);
+  EXPECT_TRUE(v.features & FSOCKET_FEAT_LEAVE);
+  EXPECT_TRUE(v.features & FSOCKET_FEAT_SHUTDOWN_LISTEN);
+  bool on = v.listen_spawn != 0;
+  EXPECT_EQ(!!(v.features & FSOCKET_FEAT_LISTEN), on);
+  EXPECT_EQ(!!(v.features & FSOCKET_FEAT_JOIN), on);
+  // Never advertised by this module version, or removed in ABI v2.
   EXPECT_FALSE(v.features & FSOCKET_FEAT_RFD);
   EXPECT_FALSE(v.features & FSOCKET_FEAT_FAST_EPOLL);
-  EXPECT_EQ(v.features >> 10, 0u) << "unknown feature bits";
+  EXPECT_EQ(v.features & 0x5dull, 0u) << "bits of removed commands";
+  EXPECT_EQ(v.features >> 13, 0u) << "unknown feature bits";
   ASSERT_NE(memchr(v.module_version, 0, sizeof(v.module_version)), nullptr);
   EXPECT_EQ(std::string(v.module_version),
             Trim(ReadFile("/sys/module/fastsocket/version")));
@@ -79,18 +89,35 @@ TEST(Device, ParametersInSysfs) {
     std::string path = "/sys/module/fastsocket/parameters/" + name;
     struct stat st;
     ASSERT_EQ(stat(path.c_str(), &st), 0) << path;
-    EXPECT_EQ(st.st_mode & 0777, 0444u) << path;
+    // Only the off switch is writable (by root).
+    EXPECT_EQ(st.st_mode & 0777, name == "enable_listen_spawn" ? 0644u : 0444u) << path;
     EXPECT_EQ(ParamValue(name), value) << path;
   }
 }
 
+TEST(Device, OffSwitchIsRootOnly) {
+  int rc = RunChild([] {
+    if (int e = DropToNobody()) return e;
+    int fd = open("/sys/module/fastsocket/parameters/enable_listen_spawn", O_WRONLY);
+    return fd < 0 && errno == EACCES ? 0 : 1;
+  });
+  EXPECT_EQ(rc, 0) << "nobody may open the off switch for writing";
+}
+
 TEST(Device, UnknownCommandIsENOTTY) {
   int dev = OpenDev();
-  fsocket_fd_arg a{};
-  // The reserved EPOLL_CTL number, a wrong size, a wrong magic, a wrong
-  // direction: all unknown.
+  char a[64] = {};
+  // The commands removed in ABI v2 (with their v1 sizes), the reserved
+  // EPOLL_CTL number, a wrong size, a wrong magic, a wrong direction: all
+  // unknown.
   unsigned long bad[] = {
+      _IOWR(FSOCKET_IOC_MAGIC, 0x01, char[16]),  // SOCKET
+      _IOWR(FSOCKET_IOC_MAGIC, 0x03, char[16]),  // SPAWN_LISTEN
+      _IOWR(FSOCKET_IOC_MAGIC, 0x04, char[32]),  // ACCEPT
+      _IOWR(FSOCKET_IOC_MAGIC, 0x05, struct fsocket_fd_arg),  // CLOSE
+      _IOWR(FSOCKET_IOC_MAGIC, 0x07, char[16]),  // SPAWN_ALL_LISTEN
       _IOWR(FSOCKET_IOC_MAGIC, 0x08, struct fsocket_fd_arg),
+      _IOWR(FSOCKET_IOC_MAGIC, 0x09, struct fsocket_fd_arg),
       _IOWR(FSOCKET_IOC_MAGIC, 0x00, struct fsocket_fd_arg),
       _IOWR(0xf4, 0x00, struct fsocket_version),
       _IOR(FSOCKET_IOC_MAGIC, 0x00, struct fsocket_version),
@@ -110,72 +137,20 @@ TEST(Device, BadPointerIsEFAULT) {
   // An unmapped page.
   void* p = mmap(nullptr, 4096, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   ASSERT_NE(p, MAP_FAILED);
-  unsigned long cmds[] = {FSOCKET_IOC_VERSION, FSOCKET_IOC_SOCKET,
-                          FSOCKET_IOC_LISTEN};
+  unsigned long cmds[] = {FSOCKET_IOC_VERSION, FSOCKET_IOC_LISTEN, FSOCKET_IOC_JOIN,
+                          FSOCKET_IOC_LEAVE, FSOCKET_IOC_SHUTDOWN_LISTEN};
+  bool on = ParamValue("enable_listen_spawn") != 0;
   for (unsigned long cmd : cmds) {
+    // With listen spawn off, LISTEN and JOIN fail before reading the argument.
+    int want = !on && (cmd == FSOCKET_IOC_LISTEN || cmd == FSOCKET_IOC_JOIN) ? EOPNOTSUPP : EFAULT;
     errno = 0;
     EXPECT_EQ(ioctl(dev, cmd, p), -1);
-    EXPECT_EQ(errno, EFAULT) << std::hex << cmd;
+    EXPECT_EQ(errno, want) << std::hex << cmd;
     errno = 0;
     EXPECT_EQ(ioctl(dev, cmd, nullptr), -1);
-    EXPECT_EQ(errno, EFAULT) << std::hex << cmd;
+    EXPECT_EQ(errno, want) << std::hex << cmd;
   }
-  // Read-only memory: the copy back fails, and SOCKET must not leak its fd.
-  void* ro = mmap(nullptr, 4096, PROT_READ | PROT_WRITE,
-                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  ASSERT_NE(ro, MAP_FAILED);
-  auto* s = static_cast<fsocket_socket_arg*>(ro);
-  *s = fsocket_socket_arg{AF_INET, SOCK_STREAM, 0, -1};
-  ASSERT_EQ(mprotect(ro, 4096, PROT_READ), 0);
-  int probe = dup(0);
-  close(probe);
-  errno = 0;
-  EXPECT_EQ(ioctl(dev, FSOCKET_IOC_SOCKET, ro), -1);
-  EXPECT_EQ(errno, EFAULT);
-  int next = dup(0);
-  EXPECT_EQ(next, probe) << "SOCKET leaked an fd after a failed copy-out";
-  close(next);
   munmap(p, 4096);
-  munmap(ro, 4096);
-  close(dev);
-}
-
-TEST(Socket, CreatesTcpSockets) {
-  int dev = OpenDev();
-  for (int family : {AF_INET, AF_INET6}) {
-    fsocket_socket_arg a{family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-                         IPPROTO_TCP, -1};
-    ASSERT_EQ(ioctl(dev, FSOCKET_IOC_SOCKET, &a), 0) << strerror(errno);
-    ASSERT_GE(a.fd, 0);
-    int v = 0;
-    socklen_t len = sizeof(v);
-    EXPECT_EQ(getsockopt(a.fd, SOL_SOCKET, SO_DOMAIN, &v, &len), 0);
-    EXPECT_EQ(v, family);
-    EXPECT_EQ(getsockopt(a.fd, SOL_SOCKET, SO_PROTOCOL, &v, &len), 0);
-    EXPECT_EQ(v, IPPROTO_TCP);
-    EXPECT_TRUE(fcntl(a.fd, F_GETFD) & FD_CLOEXEC);
-    EXPECT_TRUE(fcntl(a.fd, F_GETFL) & O_NONBLOCK);
-    close(a.fd);
-
-    a = fsocket_socket_arg{family, SOCK_STREAM, 0, -1};
-    ASSERT_EQ(ioctl(dev, FSOCKET_IOC_SOCKET, &a), 0);
-    EXPECT_FALSE(fcntl(a.fd, F_GETFD) & FD_CLOEXEC);
-    EXPECT_FALSE(fcntl(a.fd, F_GETFL) & O_NONBLOCK);
-    close(a.fd);
-  }
-  struct {
-    fsocket_socket_arg arg;
-    int err;
-  } bad[] = {
-      {{AF_UNIX, SOCK_STREAM, 0, -1}, EAFNOSUPPORT},
-      {{AF_INET, SOCK_DGRAM, 0, -1}, EPROTONOSUPPORT},
-      {{AF_INET, SOCK_STREAM, IPPROTO_UDP, -1}, EPROTONOSUPPORT},
-  };
-  for (auto& b : bad) {
-    errno = 0;
-    EXPECT_EQ(ioctl(dev, FSOCKET_IOC_SOCKET, &b.arg), -1);
-    EXPECT_EQ(errno, b.err) << b.arg.family << "/" << b.arg.type;
-  }
   close(dev);
 }
 
@@ -193,7 +168,7 @@ TEST(Listen, RejectsFdsThatAreNotTcpSocketsOfTheCaller) {
       {-1, EBADF},         {1 << 20, EBADF}, {udp, EPROTONOSUPPORT},
   };
   for (auto& c : cases) {
-    fsocket_listen_arg a{c.fd, 16};
+    fsocket_listen_arg a{c.fd, 0};
     errno = 0;
     EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), -1) << c.fd;
     EXPECT_EQ(errno, c.err) << "fd " << c.fd;
@@ -203,26 +178,37 @@ TEST(Listen, RejectsFdsThatAreNotTcpSocketsOfTheCaller) {
   close(dev);
 }
 
-TEST(Listen, NeedsReuseportAndListens) {
+TEST(Listen, NeedsAListeningReuseportSocket) {
   int dev = OpenDev();
   for (int family : {AF_INET, AF_INET6}) {
     int port = 0;
     int plain = BoundReuseport(family, &port, false);
     ASSERT_GE(plain, 0);
-    fsocket_listen_arg a{plain, 16};
+    ASSERT_EQ(listen(plain, 16), 0);
+    fsocket_listen_arg a{plain, 0};
     errno = 0;
-    EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), -1);
+    EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), -1) << "no SO_REUSEPORT";
     EXPECT_EQ(errno, EINVAL);
     close(plain);
 
     int fd = BoundReuseport(family, &port);
     ASSERT_GE(fd, 0);
-    a = fsocket_listen_arg{fd, 16};
-    ASSERT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), 0) << strerror(errno);
-    int acc = 0;
+    a = fsocket_listen_arg{fd, 0};
+    errno = 0;
+    EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), -1) << "not listening";
+    EXPECT_EQ(errno, EINVAL);
+    int acc = 1;
     socklen_t len = sizeof(acc);
     EXPECT_EQ(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &len), 0);
-    EXPECT_EQ(acc, 1);
+    EXPECT_EQ(acc, 0) << "the module must not listen() for the caller";
+    ASSERT_EQ(listen(fd, 16), 0);
+    a = fsocket_listen_arg{fd, 16};
+    errno = 0;
+    EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), -1) << "backlog is reserved";
+    EXPECT_EQ(errno, EINVAL);
+    a = fsocket_listen_arg{fd, 0};
+    ASSERT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), 0) << strerror(errno);
+    EXPECT_EQ(ioctl(dev, FSOCKET_IOC_LISTEN, &a), 0) << "registering twice is a no-op";
     int c = ConnectLoopback(family, port);
     EXPECT_GE(c, 0);
     int s = accept(fd, nullptr, nullptr);

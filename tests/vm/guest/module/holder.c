@@ -1,76 +1,71 @@
 /*
- * Holds fastsocket listeners without holding /dev/fastsocket open, so that
- * the suite can unload the module while groups and local listeners (with a
- * queued connection) exist.  Prints "holder: ready" when set up; SIGTERM
- * ends it and its worker.
+ * Holds a listen group without holding /dev/fastsocket open, so that the
+ * suite can unload the module while a group, a joined local listener and a
+ * queued connection exist.  Prints "holder: ready" when set up; SIGTERM
+ * ends it.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fastsocket.h"
 
-static pid_t worker;
-
-static void on_term(int sig)
+static int listener(struct sockaddr_in *sin)
 {
-	(void)sig;
-	if (worker > 0)
-		kill(worker, SIGKILL);
-	_exit(0);
+	socklen_t len = sizeof(*sin);
+	int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	sin->sin_family = AF_INET;
+	sin->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(fd, (struct sockaddr *)sin, sizeof(*sin)) || listen(fd, 16))
+		return -1;
+	getsockname(fd, (struct sockaddr *)sin, &len);
+	return fd;
 }
 
 int main(void)
 {
 	struct sockaddr_in sin;
-	socklen_t len = sizeof(sin);
-	int dev, fd, one = 1, sync[2];
-	char c;
+	struct fsocket_listen_arg la;
+	struct fsocket_join_arg ja;
+	cpu_set_t set;
+	int dev, fd, lfd, cl;
 
-	dev = open(FSOCKET_DEVICE_PATH, O_RDWR | O_CLOEXEC);
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (dev < 0 || fd < 0 || pipe(sync))
-		return 1;
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
 	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&sin, sizeof(sin)))
-		return 2;
-	getsockname(fd, (struct sockaddr *)&sin, &len);
-	struct fsocket_listen_arg la = { fd, 16 };
+	dev = open(FSOCKET_DEVICE_PATH, O_RDWR | O_CLOEXEC);
+	fd = listener(&sin);
+	if (dev < 0 || fd < 0)
+		return 1;
+	la.fd = fd;
+	la.backlog = 0;
 	if (ioctl(dev, FSOCKET_IOC_LISTEN, &la))
 		return 3;
-	worker = fork();
-	if (worker == 0) {
-		struct fsocket_spawn_arg sa = { fd, -1, -1, 0 };
-		int ok = ioctl(dev, FSOCKET_IOC_SPAWN_LISTEN, &sa) == 0;
-		int cl = socket(AF_INET, SOCK_STREAM, 0);
-
-		close(dev);
-		/* Pinned now: this connection queues on the local listener. */
-		if (ok)
-			ok = connect(cl, (struct sockaddr *)&sin, sizeof(sin)) == 0;
-		c = ok ? 'y' : 'n';
-		if (write(sync[1], &c, 1) != 1)
-			_exit(1);
-		for (;;)
-			pause();
+	lfd = listener(&sin);
+	ja.fd = fd;
+	ja.local_fd = lfd;
+	ja.cpu = sched_getcpu();
+	ja.flags = 0;
+	CPU_ZERO(&set);
+	CPU_SET(ja.cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) ||
+	    ioctl(dev, FSOCKET_IOC_JOIN, &ja)) {
+		printf("holder: join failed\n");
+		return 4;
 	}
-	signal(SIGTERM, on_term);
 	close(dev);
-	if (read(sync[0], &c, 1) != 1 || c != 'y') {
-		printf("holder: spawn failed\n");
-		on_term(0);
-	}
+	/* Pinned: this connection queues on the local listener. */
+	cl = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(cl, (struct sockaddr *)&sin, sizeof(sin)))
+		return 5;
 	printf("holder: ready (port %d)\n", ntohs(sin.sin_port));
 	fflush(stdout);
 	for (;;)

@@ -125,7 +125,7 @@ std::vector<int> AllowedCpus() {
   return cpus;
 }
 
-static socklen_t Loopback(int family, int port, sockaddr_storage* ss) {
+socklen_t LoopbackAddr(int family, int port, sockaddr_storage* ss) {
   memset(ss, 0, sizeof(*ss));
   if (family == AF_INET6) {
     auto* a = reinterpret_cast<sockaddr_in6*>(ss);
@@ -147,7 +147,7 @@ int BoundReuseport(int family, int* port, bool reuseport) {
   int one = 1;
   if (reuseport) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
   sockaddr_storage ss;
-  socklen_t len = Loopback(family, 0, &ss);
+  socklen_t len = LoopbackAddr(family, 0, &ss);
   if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     close(fd);
     return -1;
@@ -164,7 +164,7 @@ int ConnectLoopback(int family, int port) {
   int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   sockaddr_storage ss;
-  socklen_t len = Loopback(family, port, &ss);
+  socklen_t len = LoopbackAddr(family, port, &ss);
   if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) {
     close(fd);
     return -1;

@@ -37,6 +37,8 @@ bool PinSelf(int cpu);
 bool AllowCpus(const std::vector<int>& cpus);
 std::vector<int> AllowedCpus();
 
+// Fills *ss with loopback:port of family; returns its length.
+socklen_t LoopbackAddr(int family, int port, sockaddr_storage* ss);
 // A TCP socket with SO_REUSEPORT bound to loopback port 0 (family AF_INET or
 // AF_INET6); returns the fd, port in *port.
 int BoundReuseport(int family, int* port, bool reuseport = true);
