@@ -19,7 +19,16 @@
 #define FS_NEEDED_FEATURES (FSOCKET_FEAT_LISTEN | FSOCKET_FEAT_SPAWN_LISTEN | \
 			    FSOCKET_FEAT_ACCEPT | FSOCKET_FEAT_CLOSE)
 
-FS_HIDDEN int fs_wait_both(int local_fd, int fd);
+/* Wait until the local or the global listener has a connection. */
+static int wait_both(int local_fd, int fd)
+{
+	struct pollfd p[2] = {
+		{ .fd = fd, .events = POLLIN },
+		{ .fd = local_fd, .events = POLLIN },
+	};
+
+	return poll(p, local_fd >= 0 ? 2 : 1, -1) < 0 ? -1 : 0;
+}
 
 static const char *dev_path(void)
 {
@@ -148,10 +157,12 @@ struct fs_entry *fs_module_spawn(struct fs_group *g)
 	e = &g->ent[a.cpu];
 	e->local_fd = a.local_fd;
 	e->shared = 0;
-	e->lock_fd = -1;
+	e->module = 1;
 	e->epfd = -1;
 	e->in_epoll = 0;
 	fs_set_kind(a.local_fd, FD_INTERNAL);
+	fs_ident_of(a.local_fd, &e->id);
+	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
 	fs_tl_cpu = a.cpu;
 	fs_log(1, "fd %d: module local listener fd %d on CPU %d", g->fd,
 	       a.local_fd, a.cpu);
@@ -194,18 +205,20 @@ int fs_module_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 			if (g)
 				local = g->ent[fs_tl_cpu].local_fd;
 		}
-		if (fs_wait_both(local, fd) < 0)
+		if (wait_both(local, fd) < 0)
 			return -1;
 	}
 }
 
-void fs_module_close(int fd)
+/* This process lets go of its local listener of g (ABI v1: CLOSE). */
+void fs_module_leave(struct fs_group *g, int local_fd)
 {
-	struct fsocket_fd_arg a = { .fd = fd };
+	struct fsocket_fd_arg a = { .fd = g->fd };
 	int d = devfd();
 
+	(void)local_fd;
 	if (d >= 0 && ioctl(d, FSOCKET_IOC_CLOSE, &a) < 0)
-		fs_log(2, "fd %d: FSOCKET_IOC_CLOSE: %s", fd, strerror(errno));
+		fs_log(2, "fd %d: FSOCKET_IOC_CLOSE: %s", g->fd, strerror(errno));
 }
 
 void fs_module_shutdown(int fd)
