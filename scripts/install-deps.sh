@@ -33,6 +33,8 @@ fakeroot
 rpm
 help2man
 bash-completion
+gcc-aarch64-linux-gnu
+libc6-dev-arm64-cross
 "
 missing=""
 for p in $pkgs; do
