@@ -57,12 +57,19 @@ struct fs_entry {
 	int in_epoll;
 	int shared;		/* local_fd is spare_fd: other processes hold it too */
 	int module;		/* joined with the module (ABI v2 JOIN) */
+	int parked;		/* handed back: not listening, slot free, kept for a cheap resume */
 	struct fs_ident id, spare_id;
 	/* Connections queued on the local listener when its worker stopped
 	 * watching (backpressure hand-back); served first by the next accept. */
 	int nstash;
 	int stash[FS_STASH];
 };
+
+/* A local listener accept() and epoll use (not parked). */
+static inline int fs_entry_live(const struct fs_entry *e)
+{
+	return e->local_fd >= 0 && !e->parked;
+}
 
 #define FS_MAX_GROUPS 64
 #define FS_MAX_FDS (1 << 22)	/* fds above this are never tracked */
@@ -77,6 +84,9 @@ struct fs_group {
 	int app_excl;		/* the application asked for EPOLLEXCLUSIVE */
 	int nlocal;		/* local listeners of this process (atomic) */
 	int nstash;		/* parked connections over all entries (atomic) */
+	int kick_fd;		/* eventfd telling an epoll set "accept: stash", -1 */
+	int kick_epfd;
+	struct fs_ident kick_id;
 	int slot_fd;		/* memfd whose byte n is CPU n's slot lock, -1 */
 	struct fs_ident slot_id;
 	int port;

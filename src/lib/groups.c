@@ -90,6 +90,9 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 		g->added_reuseport = 0;
 		g->app_excl = 0;
 		g->slot_fd = -1;
+		g->kick_fd = -1;
+		g->nlocal = 0;
+		g->nstash = 0;
 		g->addrlen = sizeof(g->addr);
 		if (fs_ident_of(fd, &g->id) < 0 ||
 		    getsockname(fd, (struct sockaddr *)&g->addr, &g->addrlen) < 0) {
@@ -155,8 +158,10 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 		if (!e->shared)
 			fs_close_own(lfd, &e->id);
 		e->local_fd = -1;
-		__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
+		if (!e->parked)
+			__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
 	}
+	e->parked = 0;
 	e->epfd = -1;
 	e->in_epoll = 0;
 	e->shared = 0;
@@ -181,6 +186,8 @@ void fs_group_release(struct fs_group *g, int app_fd_ours)
 		fs_entry_drop(g, c, 1);
 	fs_close_own(g->slot_fd, &g->slot_id);
 	g->slot_fd = -1;
+	fs_close_own(g->kick_fd, &g->kick_id);
+	g->kick_fd = -1;
 	if (app_fd_ours)
 		fs_set_kind(g->fd, FD_NONE);
 	g->fd = -1;
@@ -211,8 +218,10 @@ void fs_forget_internal(int fd)
 			struct fs_entry *e = &g->ent[c];
 
 			if (e->local_fd == fd) {
+				if (!e->parked)
+					__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
 				e->local_fd = -1;
-				__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
+				e->parked = 0;
 				fs_entry_drop(g, c, 0);
 			}
 			if (e->spare_fd == fd)
@@ -289,9 +298,10 @@ void fs_after_fork_child(void)
 			e->locked = 0;	/* the lock stays the parent's */
 			if (e->local_fd >= 0 && !e->shared)
 				fs_close_own(e->local_fd, &e->id);
-			if (e->local_fd >= 0)
+			if (fs_entry_live(e))
 				__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
 			e->local_fd = -1;
+			e->parked = 0;
 			e->epfd = -1;
 			e->in_epoll = 0;
 			e->shared = 0;

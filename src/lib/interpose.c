@@ -118,8 +118,15 @@ FS_API int accept(int fd, struct sockaddr *addr, socklen_t *len)
 /* fd is about to be closed by the application (any path). */
 static inline void closing(int fd)
 {
-	if (__builtin_expect(fs_kind_flags(fd) == FD_NONE, 1)) {
+	int k = fs_kind_flags(fd);
+
+	if (__builtin_expect(k == FD_NONE, 1)) {
 		fs_epoll_forget(fd);
+		return;
+	}
+	if ((k & FD_KIND_MASK) == FD_TCP) {	/* a client socket: nothing to undo */
+		fs_epoll_forget(fd);
+		fs_set_kind(fd, FD_NONE);
 		return;
 	}
 	/* A vfork()/posix_spawn() child shares our memory: change nothing. */

@@ -13,6 +13,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +34,7 @@ int fs_listen(int fd, int backlog)
 		if (rc == 0 && !g->module) {
 			g->backlog = backlog;
 			for (c = 0; c < fs.ncpu; c++)
-				if (g->ent[c].local_fd >= 0)
+				if (fs_entry_live(&g->ent[c]))
 					fs_real.listen(g->ent[c].local_fd, backlog);
 		}
 		return rc;
@@ -153,7 +154,13 @@ static int migrate_req(void)
 	return c == '1';
 }
 
-/* Stop taking this CPU's connections here (the worker stopped watching). */
+/*
+ * Stop taking this CPU's connections here (the worker stopped watching):
+ * the local listener stops listening (it leaves the reuseport group) and
+ * the CPU slot is freed for other workers.  The socket is kept, bound, so
+ * that watching again (nginx re-adds its listener every 16 accept events)
+ * costs a listen(), not a new socket.
+ */
 static void hand_back(struct fs_group *g, int c)
 {
 	struct fs_entry *e = &g->ent[c];
@@ -165,12 +172,41 @@ static void hand_back(struct fs_group *g, int c)
 	 * stops; otherwise they are kept for this worker's next accept().
 	 */
 	while (!migrate_req() && e->nstash < FS_STASH &&
-	       (nfd = fs_real.accept4(e->local_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0)
+	       (nfd = fs_real.accept4(e->local_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		e->stash[e->nstash++] = fs_hide_fd(nfd, NULL);
-	__atomic_fetch_add(&g->nstash, e->nstash, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&g->nstash, 1, __ATOMIC_RELAXED);
+	}
 	fs_log(2, "fd %d: CPU %d handed back to the group (worker stopped watching)",
 	       g->fd, c);
-	fs_entry_drop(g, c, 0);
+	if (e->module || e->shared || fs_real.shutdown(e->local_fd, SHUT_RD) < 0) {
+		fs_entry_drop(g, c, 0);
+		return;
+	}
+	e->parked = 1;
+	e->in_epoll = 0;
+	__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
+	if (e->locked) {
+		fs_slot_release(g, c);
+		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
+	}
+}
+
+/* Watching again: a parked local listener listens again if its CPU is free. */
+static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
+{
+	int c = (int)(e - g->ent), expect = 0;
+
+	if (!__atomic_compare_exchange_n(&e->locked, &expect, 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return NULL;
+	if (fs_slot_take(g, c) < 0 || !fs_ident_same(e->local_fd, &e->id) ||
+	    fs_real.listen(e->local_fd, g->backlog) < 0) {
+		fs_entry_drop(g, c, 0);	/* taken meanwhile: a fresh spawn */
+		return NULL;
+	}
+	e->parked = 0;
+	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
+	return e;
 }
 
 /*
@@ -183,10 +219,48 @@ static int wants_local(const struct epoll_event *ev)
 	return (ev->events & EPOLLIN) && !(ev->events & EPOLLONESHOT);
 }
 
+/*
+ * Connections parked by a hand-back wait for this worker: when it watches
+ * again, an always-readable eventfd in its epoll set (with the listener's
+ * event data) makes it call accept(), which serves them (from_stash).
+ */
+static void kick(struct fs_group *g, int epfd, const struct epoll_event *ev)
+{
+	struct epoll_event kev = *ev;
+	int fd;
+
+	if (g->kick_fd >= 0 || __atomic_load_n(&g->nstash, __ATOMIC_RELAXED) <= 0)
+		return;
+	fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return;
+	fd = fs_hide_fd(fd, &g->kick_id);
+	kev.events = EPOLLIN;
+	if (fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &kev) < 0) {
+		fs_close_own(fd, &g->kick_id);
+		return;
+	}
+	g->kick_epfd = epfd;
+	g->kick_fd = fd;
+}
+
+static void unkick(struct fs_group *g)
+{
+	int fd = g->kick_fd;
+
+	if (fd < 0 || __atomic_load_n(&g->nstash, __ATOMIC_RELAXED) > 0)
+		return;
+	g->kick_fd = -1;
+	fs_real.epoll_ctl(g->kick_epfd, EPOLL_CTL_DEL, fd, NULL);
+	fs_close_own(fd, &g->kick_id);
+}
+
 static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
 {
 	struct fs_entry *e = thread_entry(g);
 
+	if (e && e->parked)
+		e = unpark(g, e);
 	if (!e)
 		e = g->module ? fs_module_spawn(g) : fs_user_spawn(g);
 	if (e && local_add(e, epfd, ev) < 0) {
@@ -194,6 +268,7 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
 		       g->fd, strerror(errno));
 		fs_entry_drop(g, (int)(e - g->ent), 0);
 	}
+	kick(g, epfd, ev);
 }
 
 int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -229,7 +304,7 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		struct epoll_event lev;
 
 		e = &g->ent[c];
-		if (e->local_fd < 0)
+		if (!fs_entry_live(e))
 			continue;
 		if (op == EPOLL_CTL_DEL || !wants_local(ev)) {
 			/* Not watched here any more: the CPU goes back to the group. */
@@ -272,6 +347,7 @@ static int from_stash(struct fs_group *g, struct sockaddr *addr, socklen_t *len,
 			fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) & ~O_NONBLOCK);
 		if (addr && len && getpeername(nfd, addr, len) < 0)
 			*len = 0;
+		unkick(g);
 		return nfd;
 	}
 	return -2;
@@ -341,7 +417,7 @@ static int wait_any(struct fs_group *g, int fd, long *deadline)
 	p[n].fd = fd;
 	p[n++].events = POLLIN;
 	for (c = 0; c < fs.ncpu && n < 9; c++)
-		if (g->ent[c].local_fd >= 0) {
+		if (fs_entry_live(&g->ent[c])) {
 			p[n].fd = g->ent[c].local_fd;
 			p[n++].events = POLLIN;
 		}
@@ -382,7 +458,7 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	}
 	for (;;) {
 		own = fs_tl_cpu;
-		if (own >= 0 && own < fs.ncpu && g->ent[own].local_fd >= 0) {
+		if (own >= 0 && own < fs.ncpu && fs_entry_live(&g->ent[own])) {
 			nfd = accept_local(g, own, addr, len, flags);
 			if (nfd >= 0 || errno != EAGAIN)
 				return nfd;
@@ -392,7 +468,7 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		/* Another thread's local listener (routing by fd, not by thread). */
 		if (__atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) > (own >= 0))
 			for (c = 0; c < fs.ncpu; c++) {
-				if (c == own || g->ent[c].local_fd < 0)
+				if (c == own || !fs_entry_live(&g->ent[c]))
 					continue;
 				nfd = accept_local(g, c, addr, len, flags);
 				if (nfd >= 0 || errno != EAGAIN)

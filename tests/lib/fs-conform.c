@@ -1086,6 +1086,26 @@ static void sc_epoll_del_readd(void)
 	R("accept %s", acc_nb(s.l));
 }
 
+/* nginx re-adds its listener every 16 accept events (DEL, then ADD). */
+static void sc_epoll_readd_with_queue(void)
+{
+	struct srv s = srv_start(AF_INET, EPOLLIN);
+	int i;
+
+	for (i = 0; i < 3; i++)
+		conn(s.port, NULL);
+	R("events %d", ep_wait(s.ep, 300));
+	R("accept one %s", acc_nb(s.l));
+	R("del %s", rcs(epoll_ctl(s.ep, EPOLL_CTL_DEL, s.l, NULL)));
+	R("add %s", rcs(ep_add(s.ep, s.l, EPOLLIN)));
+	R("events %d", ep_wait(s.ep, 300));
+	R("accepted %d", acc_all(s.l));
+	R("events after draining %d", ep_wait(s.ep, 100));
+	R("connect %s", conn(s.port, NULL));
+	R("events %d", ep_wait(s.ep, 300));
+	R("accepted %d", acc_all(s.l));
+}
+
 static void sc_epoll_mod_out_only(void)
 {
 	struct srv s = srv_start(AF_INET, EPOLLIN);
@@ -1474,7 +1494,7 @@ static const struct scenario scenarios[] = {
 	S(accept_blocking_local), S(nonblock_toggle), S(accept4_flags),
 	S(accept_addresses),
 	S(epoll_new_set), S(epoll_oneshot), S(epoll_edge_triggered),
-	S(epoll_exclusive_app), S(epoll_del_readd), S(epoll_mod_out_only),
+	S(epoll_exclusive_app), S(epoll_del_readd), S(epoll_readd_with_queue), S(epoll_mod_out_only),
 	S(many_connections_both_cpus),
 	S(exec_child_output), S2(startup_silent, CMP_STDERR),
 	S(second_bind_same_port), S(second_bind_before_listen),
