@@ -33,8 +33,10 @@ fakeroot
 rpm
 help2man
 bash-completion
-gcc-aarch64-linux-gnu
+clang
+lld
 libc6-dev-arm64-cross
+libgcc-12-dev-arm64-cross
 "
 missing=""
 for p in $pkgs; do
