@@ -551,14 +551,17 @@ static void *t_mod(void *a)
 	return (void *)rcs(epoll_ctl(thr_srv.ep, EPOLL_CTL_MOD, thr_srv.l, &ev));
 }
 
-static void sc_thread_mod(void)
+/* An epoll_ctl by another thread than the one that added the listener. */
+static void other_thread_op(const char *what, void *(*op)(void *))
 {
 	thr_srv = srv_start(AF_INET, EPOLLIN);
-	R("mod in other thread %s", (char *)run_thread(t_mod, NULL));
+	R("%s in other thread %s", what, (char *)run_thread(op, NULL));
 	R("connect %s", conn(thr_srv.port, NULL));
 	R("events %d", ep_wait(thr_srv.ep, 300));
 	R("accept %s", acc_nb(thr_srv.l));
 }
+
+static void sc_thread_mod(void) { other_thread_op("mod", t_mod); }
 
 static void *t_del(void *a)
 {
@@ -566,14 +569,7 @@ static void *t_del(void *a)
 	return (void *)rcs(epoll_ctl(thr_srv.ep, EPOLL_CTL_DEL, thr_srv.l, NULL));
 }
 
-static void sc_thread_del(void)
-{
-	thr_srv = srv_start(AF_INET, EPOLLIN);
-	R("del in other thread %s", (char *)run_thread(t_del, NULL));
-	R("connect %s", conn(thr_srv.port, NULL));
-	R("events %d", ep_wait(thr_srv.ep, 300));
-	R("accept %s", acc_nb(thr_srv.l));
-}
+static void sc_thread_del(void) { other_thread_op("del", t_del); }
 
 static void *t_add_exit(void *a)
 {
