@@ -1530,6 +1530,7 @@ static int capture(const char *name, const char *lib, const char *rundir,
 	if (p == 0) {
 		const char *mode = getenv("FS_CONFORM_MODE");
 
+		setpgid(0, 0);	/* the scenario and its children: one group to kill */
 		dup2(po[1], 1);
 		dup2(pe[1], 2);
 		close(po[0]);
@@ -1580,7 +1581,7 @@ static int capture(const char *name, const char *lib, const char *rundir,
 		if (po[0] < 0 && pe[0] < 0)
 			break;
 		if (now_ms() - t0 > 30000) {
-			kill(p, SIGKILL);
+			kill(-p, SIGKILL);
 			no += snprintf(out + no, outlen - no, "TIMEOUT\n");
 			break;
 		}
@@ -1593,6 +1594,7 @@ static int capture(const char *name, const char *lib, const char *rundir,
 	out[no] = 0;
 	err[ne] = 0;
 	waitpid(p, &st, 0);
+	kill(-p, SIGKILL);	/* what a scenario left behind (a child blocked in accept) */
 	if (WIFSIGNALED(st))
 		snprintf(out + strlen(out), outlen - strlen(out), "killed by signal %d\n",
 			 WTERMSIG(st));
