@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libfsocket user-space listen spawn (no module).
+ * libfsocket per-CPU local listeners, made with plain calls for both back
+ * ends: without the module the kernel's SO_INCOMING_CPU selection steers;
+ * with it, the listener is handed to the module (ABI v2 JOIN) which steers.
  *
  * Every TCP listener gets SO_REUSEPORT at listen() (ops.c).  When a worker
  * adds a listener to its epoll set, the worker takes a free CPU slot among
@@ -122,7 +124,8 @@ static int claim(struct fs_group *g, int c)
 	    !__atomic_compare_exchange_n(&g->ent[c].locked, &expect, 1, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return -1;
-	if (fs_slot_take(g, c) < 0) {
+	/* Across processes: the module's JOIN decides (after the listener exists). */
+	if (!g->module && fs_slot_take(g, c) < 0) {
 		__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
 		return -1;
 	}
@@ -131,12 +134,13 @@ static int claim(struct fs_group *g, int c)
 
 static void unclaim(struct fs_group *g, int c)
 {
-	fs_slot_release(g, c);
+	if (!g->module)
+		fs_slot_release(g, c);
 	__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
 }
 
-/* The CPU for this thread's local listener, claimed; -1 if none. */
-static int pick_cpu(struct fs_group *g, const cpu_set_t *cur)
+/* The CPU (>= from) for this thread's local listener, claimed; -1 if none. */
+static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
 {
 	int c, n = CPU_COUNT(cur);
 
@@ -149,9 +153,9 @@ static int pick_cpu(struct fs_group *g, const cpu_set_t *cur)
 				       g->fd);
 			return -1;
 		}
-		return claim(g, c) == 0 ? c : -1;
+		return c >= from && claim(g, c) == 0 ? c : -1;
 	}
-	for (c = 0; c < fs.ncpu; c++)
+	for (c = from; c < fs.ncpu; c++)
 		if (CPU_ISSET(c, &fs.cpus) && CPU_ISSET(c, cur) && claim(g, c) == 0)
 			return c;
 	return -1;
@@ -161,13 +165,15 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 {
 	struct fs_entry *e;
 	cpu_set_t cur;
-	int cpu, local, shared = 0;
+	int cpu, local, shared = 0, from = 0;
 
 	if (!fs_sockopt_copyable(g->fd))
 		return NULL;
 	if (sched_getaffinity(0, sizeof(cur), &cur) < 0)
 		return NULL;
-	cpu = pick_cpu(g, &cur);
+again:
+	shared = 0;
+	cpu = pick_cpu(g, &cur, from);
 	if (cpu < 0) {
 		fs_log(1, "fd %d (port %d): no free CPU slot; global listener",
 		       g->fd, g->port);
@@ -180,7 +186,24 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 		local = -1;
 	}
 	if (local < 0 && e->spare_fd >= 0 && fs_ident_same(e->spare_fd, &e->spare_id)) {
-		/* Not the listener's owner (privileges dropped): use the spare. */
+		/*
+		 * Not the listener's owner (privileges dropped): use the spare.
+		 * With the module no slot lock was taken before: a spare another
+		 * worker listens on (it is shared) means that CPU is taken.
+		 */
+		int acc = 0;
+		socklen_t al = sizeof(acc);
+
+		if (g->module &&
+		    fs_real.getsockopt(e->spare_fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) == 0 &&
+		    acc) {
+			unclaim(g, cpu);
+			if (g->module && CPU_COUNT(&cur) > 1 && fs.spawn_mode == 2) {
+				from = cpu + 1;
+				goto again;
+			}
+			return NULL;
+		}
 		if (fs_sockopt_copy(g->fd, e->spare_fd, g->addr.ss_family) == 0 &&
 		    fs_real.setsockopt(e->spare_fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu,
 				       sizeof(cpu)) == 0 &&
@@ -195,6 +218,21 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 		unclaim(g, cpu);
 		return NULL;
 	}
+	/* Module: the local listener serves this CPU once JOIN says so. */
+	if (g->module && fs_module_join(g, local, cpu) != cpu) {
+		int err = errno;
+
+		if (shared)
+			fs_real.shutdown(local, SHUT_RD);
+		else
+			fs_real.close(local);
+		unclaim(g, cpu);
+		if (err == EEXIST && CPU_COUNT(&cur) > 1 && fs.spawn_mode == 2) {
+			from = cpu + 1;	/* taken by another process: the next one */
+			goto again;
+		}
+		return NULL;
+	}
 	/* Mode 2: pin only now, within the mask the thread had; undo on failure. */
 	if (fs.spawn_mode == 2 && CPU_COUNT(&cur) > 1) {
 		cpu_set_t one;
@@ -204,6 +242,8 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 		if (sched_setaffinity(0, sizeof(one), &one) < 0) {
 			fs_log(2, "cannot pin to CPU %d: %s; global listener", cpu,
 			       strerror(errno));
+			if (g->module)
+				fs_module_leave(local);
 			if (shared)
 				fs_real.shutdown(local, SHUT_RD);
 			else
@@ -226,7 +266,7 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 	e->epfd = -1;
 	e->in_epoll = 0;
 	e->shared = shared;
-	e->module = 0;
+	e->module = g->module;
 	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
 	fs_log(1, "fd %d (port %d): local listener fd %d on CPU %d%s", g->fd,
 	       g->port, local, cpu, shared ? " (pre-made by the privileged parent)" : "");

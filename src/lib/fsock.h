@@ -196,13 +196,11 @@ FS_HIDDEN int fs_sockopt_copy(int from, int to, int family);
 FS_HIDDEN int fs_sockopt_copyable(int fd);
 FS_HIDDEN int fs_sockopt_marks_uncopyable(int level, int name);
 
-/* module.c */
+/* module.c: the ioctl client of ABI v2 (LISTEN, JOIN, LEAVE). */
 FS_HIDDEN int fs_module_probe(char *why, size_t len);
-FS_HIDDEN int fs_module_listen(int fd, int backlog);
-FS_HIDDEN struct fs_entry *fs_module_spawn(struct fs_group *g);
-FS_HIDDEN int fs_module_accept(int fd, struct sockaddr *addr, socklen_t *len,
-			       int flags);
-FS_HIDDEN void fs_module_leave(struct fs_group *g, int local_fd);
+FS_HIDDEN int fs_module_listen(int fd);
+FS_HIDDEN int fs_module_join(struct fs_group *g, int local_fd, int cpu);
+FS_HIDDEN void fs_module_leave(int local_fd);
 FS_HIDDEN void fs_module_shutdown(int fd);
 
 /* fallback.c: the per-CPU local listener (made with plain calls). */

@@ -146,8 +146,8 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 	int lfd = e->local_fd;
 
 	if (lfd >= 0) {
-		if (e->module)
-			fs_module_leave(g, lfd);
+		if (e->module && !e->parked)
+			fs_module_leave(lfd);
 		/*
 		 * Stop listening first: a forked child may still hold a copy
 		 * for a moment (it closes it in its atfork handler), and no SYN
@@ -166,7 +166,7 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 	e->in_epoll = 0;
 	e->shared = 0;
 	e->module = 0;
-	if (e->locked) {
+	if (e->locked && !e->module) {
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
 	}

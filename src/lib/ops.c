@@ -31,7 +31,9 @@ int fs_listen(int fd, int backlog)
 	if (kind == FD_LISTEN && (g = fs_group_checked(fd))) {
 		/* listen() again, e.g. after shutdown(SHUT_RD) to pause. */
 		rc = fs_real.listen(fd, backlog);
-		if (rc == 0 && !g->module) {
+		if (rc == 0 && g->module)
+			fs_module_listen(fd);	/* registered again after a pause */
+		if (rc == 0) {
 			g->backlog = backlog;
 			for (c = 0; c < fs.ncpu; c++)
 				if (fs_entry_live(&g->ent[c]))
@@ -54,29 +56,19 @@ int fs_listen(int fd, int backlog)
 			return fs_real.listen(fd, backlog);
 		on = 2;		/* ours */
 	}
-	if (fs.backend == FS_BACKEND_MODULE) {
-		if (fs_module_listen(fd, backlog) == 0) {
-			g = fs_group_new(fd, backlog, 1);
-			if (!g)
-				fs_log(2, "fd %d: no group slot; plain listener", fd);
-			else
-				g->added_reuseport = on == 2;
-			return 0;
-		}
-		fs_log(2, "fd %d: FSOCKET_IOC_LISTEN failed (%s); plain listen()",
-		       fd, strerror(errno));
-	}
 	rc = fs_real.listen(fd, backlog);
-	if (rc < 0 || fs.backend == FS_BACKEND_MODULE) {
+	if (rc == 0 && fs.backend == FS_BACKEND_MODULE && fs_module_listen(fd) < 0)
+		rc = 1;		/* listening, not accelerated */
+	if (rc != 0) {
 		if (on == 2) {
 			int saved = errno;
 
 			fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero));
 			errno = saved;
 		}
-		return rc;
+		return rc < 0 ? rc : 0;
 	}
-	g = fs_group_new(fd, backlog, 0);
+	g = fs_group_new(fd, backlog, fs.backend == FS_BACKEND_MODULE);
 	if (g) {
 		g->added_reuseport = on == 2;
 		fs_user_prepare(g);
@@ -171,6 +163,8 @@ static void hand_back(struct fs_group *g, int c)
 	 * kernel moves them to another listener of the group when this one
 	 * stops; otherwise they are kept for this worker's next accept().
 	 */
+	if (e->module)
+		fs_module_leave(e->local_fd);	/* no new connection lands here now */
 	while (!migrate_req() && e->nstash < FS_STASH &&
 	       (nfd = fs_real.accept4(e->local_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		e->stash[e->nstash++] = fs_hide_fd(nfd, NULL);
@@ -178,7 +172,7 @@ static void hand_back(struct fs_group *g, int c)
 	}
 	fs_log(2, "fd %d: CPU %d handed back to the group (worker stopped watching)",
 	       g->fd, c);
-	if (e->module || e->shared || fs_real.shutdown(e->local_fd, SHUT_RD) < 0) {
+	if (e->shared || fs_real.shutdown(e->local_fd, SHUT_RD) < 0) {
 		fs_entry_drop(g, c, 0);
 		return;
 	}
@@ -199,8 +193,10 @@ static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
 	if (!__atomic_compare_exchange_n(&e->locked, &expect, 1, 0, __ATOMIC_ACQ_REL,
 					 __ATOMIC_RELAXED))
 		return NULL;
-	if (fs_slot_take(g, c) < 0 || !fs_ident_same(e->local_fd, &e->id) ||
-	    fs_real.listen(e->local_fd, g->backlog) < 0) {
+	if (!fs_ident_same(e->local_fd, &e->id) ||
+	    (!e->module && fs_slot_take(g, c) < 0) ||
+	    fs_real.listen(e->local_fd, g->backlog) < 0 ||
+	    (e->module && fs_module_join(g, e->local_fd, c) != c)) {
 		fs_entry_drop(g, c, 0);	/* taken meanwhile: a fresh spawn */
 		return NULL;
 	}
@@ -262,7 +258,7 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
 	if (e && e->parked)
 		e = unpark(g, e);
 	if (!e)
-		e = g->module ? fs_module_spawn(g) : fs_user_spawn(g);
+		e = fs_user_spawn(g);
 	if (e && local_add(e, epfd, ev) < 0) {
 		fs_log(2, "fd %d: adding the local listener to epoll failed (%s)",
 		       g->fd, strerror(errno));
@@ -446,11 +442,6 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 
 	if (!g)
 		return fs_real.accept4(fd, addr, len, flags);
-	if (g->module) {
-		nfd = fs_module_accept(fd, addr, len, flags);
-		if (nfd != -2)
-			return nfd;
-	}
 	if (__builtin_expect(__atomic_load_n(&g->nstash, __ATOMIC_RELAXED) > 0, 0)) {
 		nfd = from_stash(g, addr, len, flags);
 		if (nfd != -2)
