@@ -186,25 +186,22 @@ again:
 		local = -1;
 	}
 	if (local < 0 && e->spare_fd >= 0 && fs_ident_same(e->spare_fd, &e->spare_id)) {
-		/*
-		 * Not the listener's owner (privileges dropped): use the spare.
-		 * With the module no slot lock was taken before: a spare another
-		 * worker listens on (it is shared) means that CPU is taken.
-		 */
+		/* Not the listener's owner (privileges dropped): use the spare. */
 		int acc = 0;
 		socklen_t al = sizeof(acc);
 
 		if (g->module &&
 		    fs_real.getsockopt(e->spare_fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) == 0 &&
 		    acc) {
-			unclaim(g, cpu);
-			if (g->module && CPU_COUNT(&cur) > 1 && fs.spawn_mode == 2) {
-				from = cpu + 1;
-				goto again;
-			}
-			return NULL;
-		}
-		if (fs_sockopt_copy(g->fd, e->spare_fd, g->addr.ss_family) == 0 &&
+			/*
+			 * Module: the spare already listens (its worker died and
+			 * the master keeps the socket, or another worker serves
+			 * it): serve it too, never stop it (shared = 2).  Below,
+			 * JOIN steers CPU cpu to it again, EEXIST: it still does.
+			 */
+			local = e->spare_fd;
+			shared = 2;
+		} else if (fs_sockopt_copy(g->fd, e->spare_fd, g->addr.ss_family) == 0 &&
 		    fs_real.setsockopt(e->spare_fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu,
 				       sizeof(cpu)) == 0 &&
 		    fs_real.listen(e->spare_fd, g->backlog) == 0) {
@@ -219,12 +216,13 @@ again:
 		return NULL;
 	}
 	/* Module: the local listener serves this CPU once JOIN says so. */
-	if (g->module && fs_module_join(g, local, cpu) != cpu) {
+	if (g->module && fs_module_join(g, local, cpu) != cpu &&
+	    !(shared == 2 && errno == EEXIST)) {
 		int err = errno;
 
-		if (shared)
+		if (shared == 1)
 			fs_real.shutdown(local, SHUT_RD);
-		else
+		else if (!shared)
 			fs_real.close(local);
 		unclaim(g, cpu);
 		if (err == EEXIST && CPU_COUNT(&cur) > 1 && fs.spawn_mode == 2) {
@@ -244,9 +242,9 @@ again:
 			       strerror(errno));
 			if (g->module)
 				fs_module_leave(local);
-			if (shared)
+			if (shared == 1 && !g->module)
 				fs_real.shutdown(local, SHUT_RD);
-			else
+			else if (!shared)
 				fs_real.close(local);
 			unclaim(g, cpu);
 			return NULL;

@@ -153,8 +153,8 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 		 * for a moment (it closes it in its atfork handler), and no SYN
 		 * may land on a listener nobody will accept from.
 		 */
-		if (fs_ident_same(lfd, &e->id))
-			fs_real.shutdown(lfd, SHUT_RD);
+		if (fs_ident_same(lfd, &e->id) && !(e->module && e->shared))
+			fs_real.shutdown(lfd, SHUT_RD);	/* module + shared: LEAVE did it */
 		if (!e->shared)
 			fs_close_own(lfd, &e->id);
 		e->local_fd = -1;
