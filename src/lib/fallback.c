@@ -165,7 +165,7 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 {
 	struct fs_entry *e;
 	cpu_set_t cur;
-	int cpu, local, shared = 0, from = 0;
+	int cpu, local, shared = 0, from = 0, adopt = 0;
 
 	if (!fs_sockopt_copyable(g->fd))
 		return NULL;
@@ -174,6 +174,11 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 again:
 	shared = 0;
 	cpu = pick_cpu(g, &cur, from);
+	if (cpu < 0 && g->module && !adopt && from > 0) {
+		adopt = 1;	/* every free CPU tried: serve a busy spare */
+		from = 0;
+		goto again;
+	}
 	if (cpu < 0) {
 		fs_log(1, "fd %d (port %d): no free CPU slot; global listener",
 		       g->fd, g->port);
@@ -193,6 +198,11 @@ again:
 		if (g->module &&
 		    fs_real.getsockopt(e->spare_fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) == 0 &&
 		    acc) {
+			if (!adopt) {	/* another CPU may be free: that first */
+				unclaim(g, cpu);
+				from = cpu + 1;
+				goto again;
+			}
 			/*
 			 * Module: the spare already listens (its worker died and
 			 * the master keeps the socket, or another worker serves
