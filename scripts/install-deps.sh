@@ -46,6 +46,10 @@ xdp-tools
 lintian
 rpmlint
 elfutils
+clang
+lld
+libc6-dev-arm64-cross
+libgcc-12-dev-arm64-cross
 "
 missing=""
 for p in $pkgs; do

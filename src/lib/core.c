@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libfsocket policy and state: configuration from the environment, the
- * start-up line, the per-fd kind table, listen groups, and the operations
- * both back ends share (listen, epoll_ctl, accept, close, shutdown).
+ * libfsocket configuration from the environment, the start-up line and
+ * diagnostics, the per-fd kind table.  Nothing is written to the
+ * application's fds unless asked: FASTSOCKET_VERBOSE=N writes diagnostics
+ * to stderr (or to FASTSOCKET_LOG_FILE); otherwise only problems (a
+ * pass-through the user did not ask for, a module ABI mismatch) go to
+ * syslog, once.
  */
 #include "fsock.h"
 
@@ -21,11 +24,14 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 struct fs_state fs = { .devfd = -1 };
 struct fs_real fs_real;
 __thread int fs_tl_cpu __attribute__((tls_model("initial-exec"))) = -1;
+__thread int fs_tl_pinned __attribute__((tls_model("initial-exec")));
+__thread cpu_set_t fs_tl_mask __attribute__((tls_model("initial-exec")));
 
 #define RESOLVE(name) do {						\
 	if (!fs_real.name)						\
@@ -45,15 +51,44 @@ void fs_resolve(void)
 	RESOLVE(epoll_ctl);
 	RESOLVE(dup2);
 	RESOLVE(dup3);
+	RESOLVE(close_range);
+	RESOLVE(closefrom);
+	RESOLVE(fclose);
+	RESOLVE(syscall);
+	RESOLVE(setsockopt);
+	RESOLVE(getsockopt);
+	RESOLVE(pthread_create);
+	RESOLVE(dup);
+	RESOLVE(fcntl);
+	RESOLVE(fcntl64);
 }
 
+/* One datagram to the local syslog (no fd kept open, none of the app's used). */
+static void fs_syslog(const char *msg, int len)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX, .sun_path = "/dev/log" };
+	char buf[600];
+	int n, s = (int)syscall(SYS_socket, AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return;
+	n = snprintf(buf, sizeof(buf), "<28>%.*s", len, msg);
+	if (n > (int)sizeof(buf) - 1)
+		n = sizeof(buf) - 1;
+	if (sendto(s, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL, (struct sockaddr *)&a,
+		   sizeof(a)) < 0)
+		n = 0;
+	syscall(SYS_close, s);
+}
+
+/* level <= FASTSOCKET_VERBOSE: to the log fd; level 0 without one: syslog. */
 void fs_log(int level, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;
 	int n, saved = errno;
 
-	if (level > fs.verbose)
+	if (level > fs.verbose && !(level == 0 && fs.log_fd < 0))
 		return;
 	n = snprintf(buf, sizeof(buf), "fastsocket[%d]: ", (int)getpid());
 	va_start(ap, fmt);
@@ -62,8 +97,12 @@ void fs_log(int level, const char *fmt, ...)
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	buf[n++] = '\n';
-	if (write(2, buf, n) < 0)
-		n = 0;
+	if (fs.log_fd >= 0) {
+		if (write(fs.log_fd, buf, n) < 0)
+			n = 0;
+	} else {
+		fs_syslog(buf, n - 1);
+	}
 	errno = saved;
 }
 
@@ -71,6 +110,13 @@ int fs_kind(int fd)
 {
 	if (fd < 0 || fd >= fs.nfd)
 		return FD_NONE;
+	return fs.fdk[fd] & FD_KIND_MASK;
+}
+
+int fs_kind_flags(int fd)
+{
+	if (fd < 0 || fd >= fs.nfd)
+		return 0;
 	return fs.fdk[fd];
 }
 
@@ -78,6 +124,12 @@ void fs_set_kind(int fd, int kind)
 {
 	if (fd >= 0 && fd < fs.nfd)
 		fs.fdk[fd] = (uint8_t)kind;
+}
+
+void fs_set_flag(int fd, int flag)
+{
+	if (fd >= 0 && fd < fs.nfd)
+		fs.fdk[fd] |= (uint8_t)flag;
 }
 
 int fs_is_tcp(int domain, int type, int protocol)
@@ -153,407 +205,6 @@ int fs_single_cpu(void)
 	return -1;
 }
 
-/* ---- listen groups ---------------------------------------------------- */
-
-struct fs_group *fs_group_of(int fd)
-{
-	int i;
-
-	if (fs_kind(fd) != FD_LISTEN || !fs.groups)
-		return NULL;
-	for (i = 0; i < FS_MAX_GROUPS; i++) {
-		struct fs_group *g = &fs.groups[i];
-
-		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) == 2 && g->fd == fd)
-			return g;
-	}
-	return NULL;
-}
-
-struct fs_group *fs_group_new(int fd, int backlog, int module)
-{
-	int i, c;
-
-	for (i = 0; i < FS_MAX_GROUPS; i++) {
-		struct fs_group *g = &fs.groups[i];
-		int expect = 0;
-
-		if (!__atomic_compare_exchange_n(&g->used, &expect, 1, 0,
-						 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-			continue;
-		g->fd = fd;
-		g->backlog = backlog;
-		g->module = module;
-		g->addrlen = sizeof(g->addr);
-		if (getsockname(fd, (struct sockaddr *)&g->addr, &g->addrlen) < 0) {
-			__atomic_store_n(&g->used, 0, __ATOMIC_RELEASE);
-			return NULL;
-		}
-		g->port = g->addr.ss_family == AF_INET6 ?
-			ntohs(((struct sockaddr_in6 *)&g->addr)->sin6_port) :
-			ntohs(((struct sockaddr_in *)&g->addr)->sin_port);
-		for (c = 0; c < fs.ncpu; c++) {
-			g->ent[c].local_fd = -1;
-			g->ent[c].spare_fd = -1;
-			g->ent[c].lock_fd = -1;
-			g->ent[c].epfd = -1;
-			g->ent[c].in_epoll = 0;
-			g->ent[c].shared = 0;
-		}
-		__atomic_store_n(&g->used, 2, __ATOMIC_RELEASE);
-		fs_set_kind(fd, FD_LISTEN);
-		return g;
-	}
-	fs_log(2, "more than %d listeners; fd %d uses the plain listener",
-	       FS_MAX_GROUPS, fd);
-	return NULL;
-}
-
-static void drop_fd(int fd)
-{
-	if (fd >= 0) {
-		fs_set_kind(fd, FD_NONE);
-		fs_real.close(fd);
-	}
-}
-
-/*
- * Let go of this process's slot.  owner: we are the worker that listens on
- * it (not a forked child): a shared (pre-made) local listener is put back to
- * bound-not-listening, so no connection waits for a worker that is gone.
- * all: the group goes away, close the spare too.
- */
-static void entry_drop(struct fs_entry *e, int owner, int all)
-{
-	int lfd = e->local_fd, kfd = e->lock_fd;
-
-	if (lfd >= 0 && e->shared && owner)
-		fs_real.shutdown(lfd, SHUT_RD);
-	e->local_fd = -1;
-	e->lock_fd = -1;
-	e->epfd = -1;
-	e->in_epoll = 0;
-	if (!e->shared)
-		drop_fd(lfd);
-	e->shared = 0;
-	drop_fd(kfd);
-	if (all) {
-		drop_fd(e->spare_fd);
-		e->spare_fd = -1;
-	}
-}
-
-/* Forget a group (its fd is being closed); closes the local listeners. */
-void fs_group_release(struct fs_group *g)
-{
-	int c;
-
-	for (c = 0; c < fs.ncpu; c++)
-		entry_drop(&g->ent[c], 1, 1);
-	fs_set_kind(g->fd, FD_NONE);
-	g->fd = -1;
-	__atomic_store_n(&g->used, 0, __ATOMIC_RELEASE);
-}
-
-/* The application closes (or dup2()s over) one of our fds: let go of it. */
-void fs_forget_internal(int fd)
-{
-	int i, c;
-
-	fs_set_kind(fd, FD_NONE);
-	if (fd == fs.devfd) {
-		fs.devfd = -1;
-		return;
-	}
-	for (i = 0; i < FS_MAX_GROUPS; i++) {
-		struct fs_group *g = &fs.groups[i];
-
-		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2)
-			continue;
-		for (c = 0; c < fs.ncpu; c++) {
-			if (g->ent[c].local_fd == fd) {
-				g->ent[c].local_fd = -1;
-				g->ent[c].in_epoll = 0;
-				g->ent[c].shared = 0;
-			}
-			if (g->ent[c].spare_fd == fd)
-				g->ent[c].spare_fd = -1;
-			if (g->ent[c].lock_fd == fd)
-				g->ent[c].lock_fd = -1;
-		}
-	}
-}
-
-/*
- * In a forked child: the local listeners and CPU slots belong to the parent.
- * Close our copies (closing never affects the parent's socket; an flock is
- * only released by LOCK_UN or by its last fd, so the parent keeps its slot).
- */
-void fs_after_fork_child(void)
-{
-	int i;
-
-	fs_tl_cpu = -1;
-	if (!fs.ready || !fs.groups)
-		return;
-	for (i = 0; i < FS_MAX_GROUPS; i++) {
-		struct fs_group *g = &fs.groups[i];
-		int c;
-
-		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2)
-			continue;
-		for (c = 0; c < fs.ncpu; c++)
-			entry_drop(&g->ent[c], 0, 0);
-	}
-}
-
-/* ---- operations -------------------------------------------------------- */
-
-int fs_listen(int fd, int backlog)
-{
-	struct fs_group *g;
-	int kind = fs_kind(fd), one = 1, on = 0, rc, c;
-	socklen_t l = sizeof(on);
-
-	if (kind == FD_LISTEN && (g = fs_group_of(fd))) {
-		/* listen() again, e.g. after shutdown(SHUT_RD) to pause. */
-		if (g->module)
-			return fs_real.listen(fd, backlog);
-		rc = fs_real.listen(fd, backlog);
-		if (rc == 0) {
-			g->backlog = backlog;
-			for (c = 0; c < fs.ncpu; c++)
-				if (g->ent[c].local_fd >= 0)
-					fs_real.listen(g->ent[c].local_fd, backlog);
-		}
-		return rc;
-	}
-	if (kind == FD_NONE && fd >= 0 && fd < fs.nfd)
-		kind = fs_classify_fd(fd);
-	if (kind != FD_TCP)
-		return fs_real.listen(fd, backlog);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &l) < 0 || !on)
-		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-
-	if (fs.backend == FS_BACKEND_MODULE) {
-		if (fs_module_listen(fd, backlog) == 0) {
-			g = fs_group_new(fd, backlog, 1);
-			if (!g)
-				fs_log(2, "fd %d: no group slot; plain listener", fd);
-			return 0;
-		}
-		fs_log(2, "fd %d: FSOCKET_IOC_LISTEN failed (%s); plain listen()",
-		       fd, strerror(errno));
-		return fs_real.listen(fd, backlog);
-	}
-
-	rc = fs_real.listen(fd, backlog);
-	if (rc < 0)
-		return rc;
-	on = 0;
-	l = sizeof(on);
-	if (getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &l) < 0 || !on) {
-		fs_log(2, "fd %d: SO_REUSEPORT not set; plain listener", fd);
-		return 0;
-	}
-	g = fs_group_new(fd, backlog, 0);
-	if (g)
-		fs_user_prepare(g);
-	return 0;
-}
-
-static struct fs_entry *my_entry(struct fs_group *g)
-{
-	int cpu = fs_tl_cpu;
-
-	if (cpu < 0 || cpu >= fs.ncpu || g->ent[cpu].local_fd < 0)
-		return NULL;
-	return &g->ent[cpu];
-}
-
-#define FS_EXCL_OK (EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | \
-		    EPOLLWRNORM | EPOLLWRBAND | EPOLLERR | EPOLLHUP | \
-		    EPOLLWAKEUP | EPOLLET)
-
-static int add_global(int epfd, int op, int fd, struct epoll_event *ev)
-{
-	struct epoll_event gev = *ev;
-	int rc;
-
-	gev.events = (ev->events & FS_EXCL_OK) | EPOLLEXCLUSIVE;
-	rc = fs_real.epoll_ctl(epfd, op, fd, &gev);
-	if (rc < 0 && errno == EINVAL) {
-		fs_log(2, "fd %d: EPOLLEXCLUSIVE refused; plain epoll_ctl", fd);
-		rc = fs_real.epoll_ctl(epfd, op, fd, ev);
-	}
-	return rc;
-}
-
-int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
-{
-	struct fs_group *g = fs_group_of(fd);
-	struct fs_entry *e;
-	struct epoll_event lev;
-	int rc, saved, added;
-
-	if (!g || (op != EPOLL_CTL_DEL && !ev))
-		return fs_real.epoll_ctl(epfd, op, fd, ev);
-
-	e = my_entry(g);
-	if (op == EPOLL_CTL_ADD) {
-		if (!e)
-			e = g->module ? fs_module_spawn(g) : fs_user_spawn(g);
-		if (!e || (e->epfd >= 0 && e->epfd != epfd))
-			return fs_real.epoll_ctl(epfd, op, fd, ev);
-		lev = *ev;
-		lev.events &= ~EPOLLEXCLUSIVE;
-		added = 0;
-		if (!e->in_epoll) {
-			if (fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, e->local_fd, &lev) == 0) {
-				added = 1;
-			} else if (errno != EEXIST) {
-				fs_log(2, "fd %d: adding local listener to epoll failed (%s)",
-				       fd, strerror(errno));
-				return fs_real.epoll_ctl(epfd, op, fd, ev);
-			}
-		}
-		rc = add_global(epfd, EPOLL_CTL_ADD, fd, ev);
-		if (rc < 0) {
-			saved = errno;
-			if (added)
-				fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, e->local_fd, NULL);
-			errno = saved;
-			return rc;
-		}
-		e->epfd = epfd;
-		e->in_epoll = 1;
-		return 0;
-	}
-
-	if (!e || e->epfd != epfd || !e->in_epoll)
-		return fs_real.epoll_ctl(epfd, op, fd, ev);
-
-	if (op == EPOLL_CTL_DEL) {
-		rc = fs_real.epoll_ctl(epfd, op, fd, ev);
-		if (rc == 0) {
-			fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, e->local_fd, NULL);
-			e->in_epoll = 0;
-		}
-		return rc;
-	}
-	if (op != EPOLL_CTL_MOD)
-		return fs_real.epoll_ctl(epfd, op, fd, ev);
-
-	/* MOD: EPOLLEXCLUSIVE registrations cannot be modified; re-add. */
-	rc = fs_real.epoll_ctl(epfd, EPOLL_CTL_MOD, fd, ev);
-	if (rc < 0 && errno == EINVAL) {
-		if (fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
-			return -1;
-		rc = add_global(epfd, EPOLL_CTL_ADD, fd, ev);
-	}
-	if (rc < 0)
-		return rc;
-	lev = *ev;
-	lev.events &= ~EPOLLEXCLUSIVE;
-	if (fs_real.epoll_ctl(epfd, EPOLL_CTL_MOD, e->local_fd, &lev) < 0 &&
-	    errno == ENOENT)
-		fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, e->local_fd, &lev);
-	return 0;
-}
-
-/* Wait until the local or the global listener has a connection (blocking app fd). */
-static int wait_both(int local_fd, int fd)
-{
-	struct pollfd p[2] = {
-		{ .fd = fd, .events = POLLIN },
-		{ .fd = local_fd, .events = POLLIN },
-	};
-
-	return poll(p, local_fd >= 0 ? 2 : 1, -1) < 0 ? -1 : 0;
-}
-
-int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
-{
-	struct fs_group *g = fs_group_of(fd);
-	struct fs_entry *e;
-	int nfd, blocking = -1;
-
-	if (!g)
-		return fs_real.accept4(fd, addr, len, flags);
-	if (g->module) {
-		nfd = fs_module_accept(fd, addr, len, flags);
-		if (nfd != -2)
-			return nfd;
-		return fs_real.accept4(fd, addr, len, flags);
-	}
-	for (;;) {
-		e = my_entry(g);
-		if (!e)
-			return fs_real.accept4(fd, addr, len, flags);
-		nfd = fs_real.accept4(e->local_fd, addr, len, flags);
-		if (nfd >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK))
-			return nfd;
-		if (blocking < 0)
-			blocking = !fs_fd_nonblocking(fd);
-		if (!blocking)
-			return fs_real.accept4(fd, addr, len, flags);
-		if (wait_both(e->local_fd, fd) < 0)
-			return -1;
-		{
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			if (poll(&p, 1, 0) == 1)
-				return fs_real.accept4(fd, addr, len, flags);
-		}
-	}
-}
-
-/* Exported for module.c's blocking path. */
-FS_HIDDEN int fs_wait_both(int local_fd, int fd);
-int fs_wait_both(int local_fd, int fd)
-{
-	return wait_both(local_fd, fd);
-}
-
-int fs_close_listener(int fd)
-{
-	struct fs_group *g = fs_group_of(fd);
-
-	if (g) {
-		if (g->module) {
-			int c, mine = 0;
-
-			for (c = 0; c < fs.ncpu; c++)
-				mine |= g->ent[c].local_fd >= 0;
-			if (mine)
-				fs_module_close(fd);
-		}
-		fs_group_release(g);
-	}
-	fs_set_kind(fd, FD_NONE);
-	return fs_real.close(fd);
-}
-
-int fs_shutdown_listener(int fd, int how)
-{
-	struct fs_group *g = fs_group_of(fd);
-	int c;
-
-	if (g && (how == SHUT_RD || how == SHUT_RDWR)) {
-		if (g->module) {
-			fs_module_shutdown(fd);
-			for (c = 0; c < fs.ncpu; c++)
-				entry_drop(&g->ent[c], 1, 0);
-		} else {
-			for (c = 0; c < fs.ncpu; c++)
-				if (g->ent[c].local_fd >= 0)
-					fs_real.shutdown(g->ent[c].local_fd, how);
-		}
-	}
-	return fs_real.shutdown(fd, how);
-}
-
 /* ---- initialisation ---------------------------------------------------- */
 
 static int parse_cpulist(const char *s, cpu_set_t *set)
@@ -584,19 +235,20 @@ static int parse_cpulist(const char *s, cpu_set_t *set)
 	return CPU_COUNT(set) ? 0 : -1;
 }
 
-static void choose_rundir(void)
+/* Where diagnostics go: a file, stderr when verbose was asked, else syslog. */
+static void choose_log(const char *verbose)
 {
-	const char *d = getenv("FASTSOCKET_RUNDIR");
+	const char *file = getenv("FASTSOCKET_LOG_FILE");
 
-	if (d && *d) {
-		snprintf(fs.rundir, sizeof(fs.rundir), "%s", d);
-	} else if (geteuid() == 0) {
-		snprintf(fs.rundir, sizeof(fs.rundir), "/run/fastsocket");
-	} else if ((d = getenv("XDG_RUNTIME_DIR")) && *d) {
-		snprintf(fs.rundir, sizeof(fs.rundir), "%s/fastsocket", d);
-	} else {
-		snprintf(fs.rundir, sizeof(fs.rundir), "/tmp/fastsocket-%u",
-			 (unsigned int)geteuid());
+	fs.log_fd = -1;
+	if (file && *file) {
+		int fd = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+		fs.log_fd = fs_hide_fd(fd, NULL);
+		if (!verbose || !*verbose)
+			fs.verbose = 1;
+	} else if (verbose && *verbose) {
+		fs.log_fd = 2;
 	}
 }
 
@@ -613,6 +265,13 @@ static int alloc_tables(void)
 		fs.nfd = rl.rlim_max > FS_MAX_FDS ? FS_MAX_FDS : (int)rl.rlim_max;
 	else if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_max == RLIM_INFINITY)
 		fs.nfd = FS_MAX_FDS;
+
+	/* The library's own fds live up here, out of the application's way. */
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY)
+		fs.fd_base = rl.rlim_cur > 2048 ? (int)(rl.rlim_cur - 1024) :
+						 (int)(rl.rlim_cur / 2);
+	else
+		fs.fd_base = 1 << 16;
 
 	fs.ncpu = 1;
 	for (c = 0; c < CPU_SETSIZE; c++)
@@ -648,6 +307,7 @@ __attribute__((constructor)) static void fs_init(void)
 	int want_mode = 0, n; /* 0 auto, 1 module, 2 userspace, 3 off */
 
 	fs_resolve();
+	fs.pid = getpid();
 	if (getenv("FASTSOCKET_STATS_FILE") && *getenv("FASTSOCKET_STATS_FILE"))
 		__atomic_store_n(&fs_out_stats, 1, __ATOMIC_RELEASE);
 	fs.spawn_mode = 2;
@@ -692,7 +352,6 @@ __attribute__((constructor)) static void fs_init(void)
 					 "; ignored FASTSOCKET_CPUS=%.20s (none allowed)", cpus);
 		}
 	}
-	choose_rundir();
 	fs_fmt_cpus(cl, sizeof(cl), &fs.cpus);
 
 	fs.backend = FS_BACKEND_OFF;
@@ -721,11 +380,6 @@ __attribute__((constructor)) static void fs_init(void)
 		} else if (fs_user_kernel_ok(kwhy, sizeof(kwhy)) < 0) {
 			snprintf(line, sizeof(line), "fastsocket: %s; %s; pass-through",
 				 why, kwhy);
-		} else if ((mkdir(fs.rundir, 0755) < 0 && errno != EEXIST) ||
-			   access(fs.rundir, W_OK | X_OK) < 0) {
-			snprintf(line, sizeof(line),
-				 "fastsocket: %s; CPU slot directory %s unusable (%s); pass-through",
-				 why, fs.rundir, strerror(errno));
 		} else {
 			fs.backend = FS_BACKEND_USER;
 			snprintf(line, sizeof(line),
@@ -736,9 +390,16 @@ __attribute__((constructor)) static void fs_init(void)
 	n = strlen(line);
 	snprintf(line + n, sizeof(line) - n - 1, "%s", note);
 	n = strlen(line);
-	line[n++] = '\n';
-	if (write(2, line, n) < 0)
-		n = 0;
+	choose_log(verbose);
+	if (fs.log_fd >= 0) {
+		line[n++] = '\n';
+		if (write(fs.log_fd, line, n) < 0)
+			n = 0;
+	} else if (*note || (fs.backend == FS_BACKEND_OFF && want_mode != 3 &&
+			     fs.spawn_mode != 0) || strstr(line, " ABI ")) {
+		/* A problem the user did not ask for: said once, to syslog. */
+		fs_syslog(line, n);
+	}
 	pthread_atfork(NULL, NULL, child_handler);
 	__atomic_store_n(&fs.ready, 1, __ATOMIC_RELEASE);
 }

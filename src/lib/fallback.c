@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libfsocket user-space listen spawn (no module).
+ * libfsocket per-CPU local listeners, made with plain calls for both back
+ * ends: without the module the kernel's SO_INCOMING_CPU selection steers;
+ * with it, the listener is handed to the module (ABI v2 JOIN) which steers.
  *
- * Every TCP listener gets SO_REUSEPORT before bind().  When a worker adds a
- * listener to its epoll set, the worker takes a free CPU slot (mode 2) or
- * uses the one CPU it is pinned to (mode 1), and gets its own listener in
- * the same reuseport group with SO_INCOMING_CPU = that CPU.  Since Linux 6.1
- * (b261eda84ec1) reuseport selection then picks, for a SYN processed on CPU
- * n, the listener whose SO_INCOMING_CPU is n.
+ * Every TCP listener gets SO_REUSEPORT at listen() (ops.c).  When a worker
+ * adds a listener to its epoll set, the worker takes a free CPU slot among
+ * the CPUs it may run on (mode 2) or uses the one CPU it is pinned to
+ * (mode 1), and gets its own listener in the same reuseport group with
+ * SO_INCOMING_CPU = that CPU.  Since Linux 6.1 (b261eda84ec1) reuseport
+ * selection then picks, for a SYN processed on CPU n, the listener whose
+ * SO_INCOMING_CPU is n.  Only then, and only in mode 2, is the thread pinned
+ * (undone if that fails).
  *
- * CPU slots are shared between processes with flock() on one lock file per
- * (port, CPU) in fs.rundir: the kernel drops the lock when the holder dies.
+ * CPU slots are POSIX record locks on the group's memfd (fdstate.c).
  */
 #include "fsock.h"
 
@@ -21,7 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -55,85 +58,6 @@ int fs_user_kernel_ok(char *why, size_t len)
 	return 0;
 }
 
-static void make_spares(struct fs_group *g);
-
-static void lock_path(char *buf, size_t len, int port, int cpu)
-{
-	snprintf(buf, len, "%s/tcp-%d-cpu%d.lock", fs.rundir, port, cpu);
-}
-
-/*
- * At listen() time (usually in a privileged master before workers drop
- * privileges): create the lock files, readable and writable by the workers.
- */
-void fs_user_prepare(struct fs_group *g)
-{
-	char path[256];
-	int c, fd;
-
-	if (mkdir(fs.rundir, 0755) < 0 && errno != EEXIST) {
-		fs_log(2, "%s: %s", fs.rundir, strerror(errno));
-		return;
-	}
-	for (c = 0; c < fs.ncpu; c++) {
-		if (!CPU_ISSET(c, &fs.cpus))
-			continue;
-		lock_path(path, sizeof(path), g->port, c);
-		fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-		if (fd < 0)
-			continue;
-		fchmod(fd, 0666);
-		fs_real.close(fd);
-	}
-	make_spares(g);
-}
-
-/* Try to take slot (port, cpu); returns the lock fd or -1. */
-static int take_slot(int port, int cpu)
-{
-	char path[256];
-	int fd;
-
-	lock_path(path, sizeof(path), port, cpu);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0666);
-	if (fd < 0) {
-		fs_log(2, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		fs_real.close(fd);
-		return -1;
-	}
-	fs_set_kind(fd, FD_INTERNAL);
-	return fd;
-}
-
-static void copy_int_opt(int from, int to, int level, int name)
-{
-	int v = 0;
-	socklen_t l = sizeof(v);
-
-	if (getsockopt(from, level, name, &v, &l) == 0 && v)
-		setsockopt(to, level, name, &v, sizeof(v));
-}
-
-static void copy_opts(int from, int to, int family)
-{
-	copy_int_opt(from, to, SOL_SOCKET, SO_REUSEADDR);
-	copy_int_opt(from, to, SOL_SOCKET, SO_KEEPALIVE);
-	copy_int_opt(from, to, IPPROTO_TCP, TCP_NODELAY);
-	copy_int_opt(from, to, IPPROTO_TCP, TCP_DEFER_ACCEPT);
-	copy_int_opt(from, to, IPPROTO_TCP, TCP_FASTOPEN);
-	if (family == AF_INET6) {
-		copy_int_opt(from, to, IPPROTO_IPV6, IPV6_V6ONLY);
-		copy_int_opt(from, to, IPPROTO_IPV6, IPV6_FREEBIND);
-		copy_int_opt(from, to, IPPROTO_IPV6, IPV6_TRANSPARENT);
-	} else {
-		copy_int_opt(from, to, IPPROTO_IP, IP_FREEBIND);
-		copy_int_opt(from, to, IPPROTO_IP, IP_TRANSPARENT);
-	}
-}
-
 /* A socket in g's reuseport group for @cpu, bound but not listening. */
 static int make_bound(struct fs_group *g, int cpu)
 {
@@ -142,9 +66,9 @@ static int make_bound(struct fs_group *g, int cpu)
 	fd = fs_real.socket(g->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	copy_opts(g->fd, fd, g->addr.ss_family);
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, sizeof(cpu)) < 0 ||
+	if (fs_sockopt_copy(g->fd, fd, g->addr.ss_family) < 0 ||
+	    fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0 ||
+	    fs_real.setsockopt(fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu, sizeof(cpu)) < 0 ||
 	    fs_real.bind(fd, (struct sockaddr *)&g->addr, g->addrlen) < 0) {
 		int saved = errno;
 
@@ -157,17 +81,22 @@ static int make_bound(struct fs_group *g, int cpu)
 
 /*
  * A privileged process (a master that will start workers under another
- * uid) makes one bound socket per CPU now: SO_REUSEPORT only groups sockets
- * of the same owner, so an unprivileged worker could not join the group
- * with a socket of its own.  The worker that takes CPU n listens on spare n.
+ * uid) makes bound sockets now: SO_REUSEPORT only groups sockets of the same
+ * owner, so an unprivileged worker could not join the group with a socket
+ * of its own.  The worker that takes CPU n listens on spare n.  Bounded so
+ * that many CPUs and listeners cannot exhaust the fd table, and kept out of
+ * the application's fd numbers (fs_hide_fd).
  */
 static void make_spares(struct fs_group *g)
 {
-	int c, fd;
+	struct rlimit rl;
+	int c, fd, budget = 64;
 
 	if (geteuid() != 0)
 		return;
-	for (c = 0; c < fs.ncpu; c++) {
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur / 16 < (rlim_t)budget)
+		budget = (int)(rl.rlim_cur / 16);
+	for (c = 0; c < fs.ncpu && budget > 0; c++) {
 		if (!CPU_ISSET(c, &fs.cpus) || g->ent[c].spare_fd >= 0)
 			continue;
 		fd = make_bound(g, c);
@@ -176,49 +105,144 @@ static void make_spares(struct fs_group *g)
 			       strerror(errno));
 			continue;
 		}
-		fs_set_kind(fd, FD_INTERNAL);
-		g->ent[c].spare_fd = fd;
+		g->ent[c].spare_fd = fs_hide_fd(fd, &g->ent[c].spare_id);
+		budget--;
 	}
+}
+
+void fs_user_prepare(struct fs_group *g)
+{
+	make_spares(g);
+}
+
+/* Claim CPU c of g for this process (in-process first, then across processes). */
+static int claim(struct fs_group *g, int c)
+{
+	int expect = 0;
+
+	if (g->ent[c].local_fd >= 0 ||
+	    !__atomic_compare_exchange_n(&g->ent[c].locked, &expect, 1, 0,
+					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+		return -1;
+	/* Across processes: the module's JOIN decides (after the listener exists). */
+	if (!g->module && fs_slot_take(g, c) < 0) {
+		__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
+		return -1;
+	}
+	return 0;
+}
+
+static void unclaim(struct fs_group *g, int c)
+{
+	if (!g->module)
+		fs_slot_release(g, c);
+	__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
+}
+
+/* The CPU (>= from) for this thread's local listener, claimed; -1 if none. */
+static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
+{
+	int c, n = CPU_COUNT(cur);
+
+	if (fs.spawn_mode == 1 || n == 1) {
+		/* Pinned (by the application or by us for another listener). */
+		c = fs_tl_cpu >= 0 ? fs_tl_cpu : fs_single_cpu();
+		if (c < 0 || c >= fs.ncpu || !CPU_ISSET(c, &fs.cpus) || !CPU_ISSET(c, cur)) {
+			if (fs.spawn_mode == 1)
+				fs_log(2, "fd %d: mode 1 and the worker is not pinned to one CPU; global listener",
+				       g->fd);
+			return -1;
+		}
+		return c >= from && claim(g, c) == 0 ? c : -1;
+	}
+	for (c = from; c < fs.ncpu; c++)
+		if (CPU_ISSET(c, &fs.cpus) && CPU_ISSET(c, cur) && claim(g, c) == 0)
+			return c;
+	return -1;
 }
 
 struct fs_entry *fs_user_spawn(struct fs_group *g)
 {
 	struct fs_entry *e;
-	int cpu = -1, lock = -1, local, c, pinned = 0, shared;
+	cpu_set_t cur;
+	int cpu, local, shared = 0, from = 0, adopt = 0;
 
-	if (fs.spawn_mode == 1) {
-		cpu = fs_single_cpu();
-		if (cpu < 0 || cpu >= fs.ncpu) {
-			fs_log(2, "fd %d: mode 1 and the worker is not pinned to one CPU; global listener",
-			       g->fd);
-			return NULL;
-		}
-		lock = take_slot(g->port, cpu);
-	} else if (fs_tl_cpu >= 0 && fs_tl_cpu < fs.ncpu) {
-		/* A worker keeps its CPU for every listener. */
-		cpu = fs_tl_cpu;
-		lock = take_slot(g->port, cpu);
-		pinned = 1;
-	} else {
-		/* A worker the application already pinned keeps its CPU if free. */
-		c = fs_single_cpu();
-		if (c >= 0 && c < fs.ncpu && CPU_ISSET(c, &fs.cpus)) {
-			lock = take_slot(g->port, c);
-			cpu = c;
-		}
-		for (c = 0; c < fs.ncpu && lock < 0; c++) {
-			if (!CPU_ISSET(c, &fs.cpus))
-				continue;
-			lock = take_slot(g->port, c);
-			cpu = c;
-		}
+	if (!fs_sockopt_copyable(g->fd))
+		return NULL;
+	if (sched_getaffinity(0, sizeof(cur), &cur) < 0)
+		return NULL;
+again:
+	shared = 0;
+	cpu = pick_cpu(g, &cur, from);
+	if (cpu < 0 && g->module && !adopt && from > 0) {
+		adopt = 1;	/* every free CPU tried: serve a busy spare */
+		from = 0;
+		goto again;
 	}
-	if (lock < 0) {
+	if (cpu < 0) {
 		fs_log(1, "fd %d (port %d): no free CPU slot; global listener",
 		       g->fd, g->port);
 		return NULL;
 	}
-	if (fs.spawn_mode == 2 && !pinned) {
+	e = &g->ent[cpu];
+	local = make_bound(g, cpu);
+	if (local >= 0 && fs_real.listen(local, g->backlog) < 0) {
+		fs_real.close(local);
+		local = -1;
+	}
+	if (local < 0 && e->spare_fd >= 0 && fs_ident_same(e->spare_fd, &e->spare_id)) {
+		/* Not the listener's owner (privileges dropped): use the spare. */
+		int acc = 0;
+		socklen_t al = sizeof(acc);
+
+		if (g->module &&
+		    fs_real.getsockopt(e->spare_fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) == 0 &&
+		    acc) {
+			if (!adopt) {	/* another CPU may be free: that first */
+				unclaim(g, cpu);
+				from = cpu + 1;
+				goto again;
+			}
+			/*
+			 * Module: the spare already listens (its worker died and
+			 * the master keeps the socket, or another worker serves
+			 * it): serve it too, never stop it (shared = 2).  Below,
+			 * JOIN steers CPU cpu to it again, EEXIST: it still does.
+			 */
+			local = e->spare_fd;
+			shared = 2;
+		} else if (fs_sockopt_copy(g->fd, e->spare_fd, g->addr.ss_family) == 0 &&
+		    fs_real.setsockopt(e->spare_fd, SOL_SOCKET, SO_INCOMING_CPU, &cpu,
+				       sizeof(cpu)) == 0 &&
+		    fs_real.listen(e->spare_fd, g->backlog) == 0) {
+			local = e->spare_fd;
+			shared = 1;
+		}
+	}
+	if (local < 0) {
+		fs_log(2, "fd %d: local listener for CPU %d failed: %s; global listener",
+		       g->fd, cpu, strerror(errno));
+		unclaim(g, cpu);
+		return NULL;
+	}
+	/* Module: the local listener serves this CPU once JOIN says so. */
+	if (g->module && fs_module_join(g, local, cpu) != cpu &&
+	    !(shared == 2 && errno == EEXIST)) {
+		int err = errno;
+
+		if (shared == 1)
+			fs_real.shutdown(local, SHUT_RD);
+		else if (!shared)
+			fs_real.close(local);
+		unclaim(g, cpu);
+		if (err == EEXIST && CPU_COUNT(&cur) > 1 && fs.spawn_mode == 2) {
+			from = cpu + 1;	/* taken by another process: the next one */
+			goto again;
+		}
+		return NULL;
+	}
+	/* Mode 2: pin only now, within the mask the thread had; undo on failure. */
+	if (fs.spawn_mode == 2 && CPU_COUNT(&cur) > 1) {
 		cpu_set_t one;
 
 		CPU_ZERO(&one);
@@ -226,40 +250,32 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 		if (sched_setaffinity(0, sizeof(one), &one) < 0) {
 			fs_log(2, "cannot pin to CPU %d: %s; global listener", cpu,
 			       strerror(errno));
-			fs_set_kind(lock, FD_NONE);
-			fs_real.close(lock);
+			if (g->module)
+				fs_module_leave(local);
+			if (shared == 1 && !g->module)
+				fs_real.shutdown(local, SHUT_RD);
+			else if (!shared)
+				fs_real.close(local);
+			unclaim(g, cpu);
 			return NULL;
 		}
-	}
-	shared = 0;
-	local = make_bound(g, cpu);
-	if (local >= 0 && fs_real.listen(local, g->backlog) < 0) {
-		fs_real.close(local);
-		local = -1;
-	}
-	if (local < 0 && g->ent[cpu].spare_fd >= 0) {
-		/* Not the listener's owner (privileges dropped): use the spare. */
-		copy_opts(g->fd, g->ent[cpu].spare_fd, g->addr.ss_family);
-		if (fs_real.listen(g->ent[cpu].spare_fd, g->backlog) == 0) {
-			local = g->ent[cpu].spare_fd;
-			shared = 1;
+		if (!fs_tl_pinned) {
+			fs_tl_mask = cur;
+			fs_tl_pinned = 1;
 		}
 	}
-	if (local < 0) {
-		fs_log(2, "fd %d: local listener for CPU %d failed: %s; global listener",
-		       g->fd, cpu, strerror(errno));
-		fs_set_kind(lock, FD_NONE);
-		fs_real.close(lock);
-		return NULL;
+	if (shared) {
+		e->id = e->spare_id;
+	} else {
+		local = fs_hide_fd(local, &e->id);
 	}
-	fs_set_kind(local, FD_INTERNAL);
 	fs_tl_cpu = cpu;
-	e = &g->ent[cpu];
 	e->local_fd = local;
-	e->lock_fd = lock;
 	e->epfd = -1;
 	e->in_epoll = 0;
 	e->shared = shared;
+	e->module = g->module;
+	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
 	fs_log(1, "fd %d (port %d): local listener fd %d on CPU %d%s", g->fd,
 	       g->port, local, cpu, shared ? " (pre-made by the privileged parent)" : "");
 	return e;

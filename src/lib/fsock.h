@@ -28,23 +28,48 @@ enum fs_backend {
 	FS_BACKEND_USER,	/* SO_REUSEPORT + SO_INCOMING_CPU + flock slots */
 };
 
-/* One byte per fd: what the library knows about it. */
+/* One byte per fd: what the library knows about it (low bits) + flags. */
 enum fs_fd_kind {
 	FD_NONE = 0,		/* not ours, or not interesting */
 	FD_TCP,			/* AF_INET/AF_INET6 SOCK_STREAM socket, not listening */
 	FD_LISTEN,		/* an application listener registered in a group */
 	FD_INTERNAL,		/* the library's own fd (local listener, lock, device) */
 };
+#define FD_KIND_MASK 0x3
+/* setsockopt() saw state the copier cannot read back (TCP_MD5SIG, an
+ * attached reuseport program or eBPF filter): never accelerate this fd. */
+#define FD_F_UNCOPYABLE 0x10
+
+/* The kernel's identity of an open file: a remembered fd is only acted on
+ * while it still names the same file (closed behind our back otherwise). */
+struct fs_ident {
+	uint64_t dev, ino;
+};
+
+#define FS_STASH 32
 
 /* Per CPU, per group: the local listener owned by this process. */
 struct fs_entry {
 	int local_fd;		/* -1: none */
 	int spare_fd;		/* user space: bound, not listening, made at listen() */
-	int lock_fd;		/* user-space slot lock, -1 in module mode */
-	int epfd;		/* epoll set the local listener was added to, -1 */
+	int locked;		/* this process holds the CPU slot lock */
+	int epfd;		/* epoll set the local listener is registered in, -1 */
 	int in_epoll;
 	int shared;		/* local_fd is spare_fd: other processes hold it too */
+	int module;		/* joined with the module (ABI v2 JOIN) */
+	int parked;		/* handed back: not listening, slot free, kept for a cheap resume */
+	struct fs_ident id, spare_id;
+	/* Connections queued on the local listener when its worker stopped
+	 * watching (backpressure hand-back); served first by the next accept. */
+	int nstash;
+	int stash[FS_STASH];
 };
+
+/* A local listener accept() and epoll use (not parked). */
+static inline int fs_entry_live(const struct fs_entry *e)
+{
+	return e->local_fd >= 0 && !e->parked;
+}
 
 #define FS_MAX_GROUPS 64
 #define FS_MAX_FDS (1 << 22)	/* fds above this are never tracked */
@@ -52,8 +77,18 @@ struct fs_entry {
 struct fs_group {
 	int used;		/* 0 free, 1 being set up, 2 ready (atomic) */
 	int fd;			/* the application's (global) listener */
+	struct fs_ident id;	/* ... and its identity */
 	int backlog;
-	int module;		/* created with FSOCKET_IOC_LISTEN */
+	int module;		/* registered with the module (ABI v2 LISTEN) */
+	int added_reuseport;	/* the library set SO_REUSEPORT at listen() */
+	int app_excl;		/* the application asked for EPOLLEXCLUSIVE */
+	int nlocal;		/* local listeners of this process (atomic) */
+	int nstash;		/* parked connections over all entries (atomic) */
+	int kick_fd;		/* eventfd telling an epoll set "accept: stash", -1 */
+	int kick_epfd;
+	struct fs_ident kick_id;
+	int slot_fd;		/* memfd whose byte n is CPU n's slot lock, -1 */
+	struct fs_ident slot_id;
 	int port;
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
@@ -72,6 +107,16 @@ struct fs_real {
 	int (*epoll_ctl)(int, int, int, struct epoll_event *);
 	int (*dup2)(int, int);
 	int (*dup3)(int, int, int);
+	int (*close_range)(unsigned int, unsigned int, int);
+	void (*closefrom)(int);
+	int (*fclose)(void *);
+	long (*syscall)(long, ...);
+	int (*setsockopt)(int, int, int, const void *, socklen_t);
+	int (*getsockopt)(int, int, int, void *, socklen_t *);
+	int (*dup)(int);
+	int (*fcntl)(int, int, ...);
+	int (*fcntl64)(int, int, ...);
+	int (*pthread_create)(void *, const void *, void *(*)(void *), void *);
 };
 
 struct fs_state {
@@ -79,54 +124,86 @@ struct fs_state {
 	int backend;		/* enum fs_backend */
 	int spawn_mode;		/* FASTSOCKET_LISTEN_SPAWN: 0, 1, 2 */
 	int verbose;
+	int log_fd;		/* FASTSOCKET_LOG_FILE, or 2 when verbose, else -1 */
+	pid_t pid;		/* this process (a vfork child has another pid) */
 	int ncpu;		/* size of per-group entry arrays (max CPU id + 1) */
 	cpu_set_t cpus;		/* CPUs workers may be pinned to */
 	int devfd;		/* /dev/fastsocket, -1 */
-	uint8_t *fdk;		/* enum fs_fd_kind per fd */
+	int fd_base;		/* internal fds are moved to >= this number */
+	uint8_t *fdk;		/* enum fs_fd_kind | flags per fd */
 	int nfd;
 	struct fs_group *groups; /* [FS_MAX_GROUPS] */
-	char rundir[200];
 };
 
 extern struct fs_state fs FS_HIDDEN;
 extern struct fs_real fs_real FS_HIDDEN;
 /* CPU slot of the calling thread, -1 = none (initial-exec TLS: no allocation). */
 extern __thread int fs_tl_cpu FS_HIDDEN __attribute__((tls_model("initial-exec")));
+/* The library pinned this thread; the mask it had before (restored for
+ * threads and children it creates). */
+extern __thread int fs_tl_pinned FS_HIDDEN __attribute__((tls_model("initial-exec")));
+extern __thread cpu_set_t fs_tl_mask FS_HIDDEN __attribute__((tls_model("initial-exec")));
 
-/* core.c */
+/* core.c: configuration, logging, the per-fd kind table. */
 FS_HIDDEN void fs_resolve(void);
 FS_HIDDEN void fs_log(int level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 FS_HIDDEN int fs_kind(int fd);
+FS_HIDDEN int fs_kind_flags(int fd);
 FS_HIDDEN void fs_set_kind(int fd, int kind);
-FS_HIDDEN struct fs_group *fs_group_of(int fd);
-FS_HIDDEN struct fs_group *fs_group_new(int fd, int backlog, int module);
-FS_HIDDEN void fs_group_release(struct fs_group *g);
-FS_HIDDEN void fs_forget_internal(int fd);
-FS_HIDDEN void fs_after_fork_child(void);
+FS_HIDDEN void fs_set_flag(int fd, int flag);
 FS_HIDDEN int fs_is_tcp(int domain, int type, int protocol);
 FS_HIDDEN int fs_classify_fd(int fd);
 FS_HIDDEN int fs_fd_nonblocking(int fd);
 FS_HIDDEN int fs_fmt_cpus(char *buf, size_t len, const cpu_set_t *set);
 FS_HIDDEN int fs_single_cpu(void);
 
-/* Operations common to both back ends (core.c), called by interpose.c. */
+/* fdstate.c: identities, hidden internal fds, CPU slot locks. */
+FS_HIDDEN int fs_ident_of(int fd, struct fs_ident *id);
+FS_HIDDEN int fs_ident_same(int fd, const struct fs_ident *id);
+FS_HIDDEN void fs_close_own(int fd, const struct fs_ident *id);
+FS_HIDDEN int fs_hide_fd(int fd, struct fs_ident *id);
+FS_HIDDEN int fs_in_other_process(void);
+FS_HIDDEN int fs_slots_create(struct fs_group *g);
+FS_HIDDEN int fs_slot_take(struct fs_group *g, int cpu);
+FS_HIDDEN void fs_slot_release(struct fs_group *g, int cpu);
+
+/* groups.c */
+FS_HIDDEN struct fs_group *fs_group_of(int fd);
+FS_HIDDEN struct fs_group *fs_group_checked(int fd);
+FS_HIDDEN struct fs_group *fs_group_new(int fd, int backlog, int module);
+FS_HIDDEN void fs_group_release(struct fs_group *g, int app_fd_ours);
+FS_HIDDEN void fs_entry_drop(struct fs_group *g, int c, int all);
+FS_HIDDEN void fs_forget_internal(int fd);
+FS_HIDDEN void fs_fd_gone(int fd, int closed);
+FS_HIDDEN void fs_fd_reborn(int fd);
+FS_HIDDEN void fs_after_fork_child(void);
+
+/* ops.c: operations common to both back ends, called by interpose.c. */
 FS_HIDDEN int fs_listen(int fd, int backlog);
 FS_HIDDEN int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 FS_HIDDEN int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags);
 FS_HIDDEN int fs_close_listener(int fd);
 FS_HIDDEN int fs_shutdown_listener(int fd, int how);
+FS_HIDDEN void fs_listener_setsockopt(int fd, int level, int name, const void *val,
+				      socklen_t len);
+FS_HIDDEN void fs_listener_getsockopt(int fd, int level, int name, void *val,
+				      socklen_t *len);
+FS_HIDDEN int fs_bind_conflicts(int fd, const struct sockaddr *addr);
 
-/* module.c */
+/* sockopt_copy.c: the one option copier (both back ends). */
+FS_HIDDEN int fs_sockopt_copy(int from, int to, int family);
+FS_HIDDEN int fs_sockopt_copyable(int fd);
+FS_HIDDEN int fs_sockopt_marks_uncopyable(int level, int name);
+
+/* module.c: the ioctl client of ABI v2 (LISTEN, JOIN, LEAVE). */
 FS_HIDDEN int fs_module_probe(char *why, size_t len);
-FS_HIDDEN int fs_module_listen(int fd, int backlog);
-FS_HIDDEN struct fs_entry *fs_module_spawn(struct fs_group *g);
-FS_HIDDEN int fs_module_accept(int fd, struct sockaddr *addr, socklen_t *len,
-			       int flags);
-FS_HIDDEN void fs_module_close(int fd);
+FS_HIDDEN int fs_module_listen(int fd);
+FS_HIDDEN int fs_module_join(struct fs_group *g, int local_fd, int cpu);
+FS_HIDDEN void fs_module_leave(int local_fd);
 FS_HIDDEN void fs_module_shutdown(int fd);
 
-/* fallback.c */
+/* fallback.c: the per-CPU local listener (made with plain calls). */
 FS_HIDDEN int fs_user_kernel_ok(char *why, size_t len);
 FS_HIDDEN void fs_user_prepare(struct fs_group *g);
 FS_HIDDEN struct fs_entry *fs_user_spawn(struct fs_group *g);

@@ -1,25 +1,24 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libfsocket module client: the ioctl calls of src/kernel/uapi/fastsocket.h.
- * Every function reports failure to its caller, which falls back to the
- * plain system call (-EBUSY / -EEXIST from SPAWN_LISTEN: keep using the
- * global listener).
+ * libfsocket module client, ABI v2 (src/kernel/uapi/fastsocket.h): the
+ * library makes every socket itself (fallback.c, the same code as without
+ * the module, with the one option copier) and only hands them over:
+ * LISTEN registers the application's listener, JOIN gives a CPU's new
+ * connections to this process's local listener, LEAVE takes them back.
+ * Accepting is plain accept() on our own fds.  A module speaking another
+ * ABI is not used (the user-space path is, and syslog says so once).
  */
 #include "fsock.h"
 #include "fastsocket.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define FS_NEEDED_FEATURES (FSOCKET_FEAT_LISTEN | FSOCKET_FEAT_SPAWN_LISTEN | \
-			    FSOCKET_FEAT_ACCEPT | FSOCKET_FEAT_CLOSE)
-
-FS_HIDDEN int fs_wait_both(int local_fd, int fd);
+#define FS_NEEDED_FEATURES (FSOCKET_FEAT_LISTEN | FSOCKET_FEAT_JOIN | FSOCKET_FEAT_LEAVE)
 
 static const char *dev_path(void)
 {
@@ -70,8 +69,7 @@ int fs_module_probe(char *why, size_t len)
 	}
 	snprintf(why, len, "abi %u, module %s, enable_listen_spawn=%d",
 		 v.abi_version, v.module_version, v.listen_spawn);
-	fs.devfd = fd;
-	fs_set_kind(fd, FD_INTERNAL);
+	fs.devfd = fs_hide_fd(fd, NULL);
 	return 0;
 }
 
@@ -83,129 +81,54 @@ static int devfd(void)
 		return fd;
 	/* The application closed our fd (e.g. a close-all loop): reopen. */
 	fd = open(dev_path(), O_RDWR | O_CLOEXEC);
-	if (fd >= 0) {
-		fs.devfd = fd;
-		fs_set_kind(fd, FD_INTERNAL);
-	}
+	if (fd >= 0)
+		fs.devfd = fd = fs_hide_fd(fd, NULL);
 	return fd;
 }
 
-int fs_module_listen(int fd, int backlog)
+/* Register a listening SO_REUSEPORT socket: 0, or -1 (plain listener). */
+int fs_module_listen(int fd)
 {
-	struct fsocket_listen_arg a = { .fd = fd, .backlog = backlog };
+	static int said;
+	struct fsocket_listen_arg a = { .fd = fd, .backlog = 0 };
 	int d = devfd();
 
 	if (d < 0)
 		return -1;
-	return ioctl(d, FSOCKET_IOC_LISTEN, &a) < 0 ? -1 : 0;
+	if (ioctl(d, FSOCKET_IOC_LISTEN, &a) == 0)
+		return 0;
+	/* EBUSY: the application's own reuseport program or group (nginx
+	 * "listen ... reuseport"); ENOSPC: the per-user bound.  Said once. */
+	fs_log(__atomic_exchange_n(&said, 1, __ATOMIC_RELAXED) ? 2 : 0,
+	       "fd %d: module LISTEN: %s; this listener is not accelerated", fd,
+	       strerror(errno));
+	return -1;
 }
 
-struct fs_entry *fs_module_spawn(struct fs_group *g)
+/* local_fd serves CPU cpu's new connections: the CPU, or -1 (errno). */
+int fs_module_join(struct fs_group *g, int local_fd, int cpu)
 {
-	struct fsocket_spawn_arg a = { .fd = g->fd, .cpu = -1,
-				       .flags = O_CLOEXEC | O_NONBLOCK };
-	struct fs_entry *e;
+	struct fsocket_join_arg a = { .fd = g->fd, .local_fd = local_fd, .cpu = cpu };
 	int d = devfd();
 
 	if (d < 0)
-		return NULL;
-	if (fs.spawn_mode == 1) {
-		a.cpu = fs_single_cpu();
-		if (a.cpu < 0) {
-			fs_log(2, "fd %d: mode 1 and the worker is not pinned to one CPU; global listener",
-			       g->fd);
-			return NULL;
-		}
-	} else {
-		/* Keep the module's choice inside FASTSOCKET_CPUS. */
-		cpu_set_t cur;
-
-		if (sched_getaffinity(0, sizeof(cur), &cur) == 0) {
-			cpu_set_t out;
-
-			CPU_OR(&out, &cur, &fs.cpus);
-			if (!CPU_EQUAL(&out, &fs.cpus))
-				sched_setaffinity(0, sizeof(fs.cpus), &fs.cpus);
-		}
+		return -1;
+	if (ioctl(d, FSOCKET_IOC_JOIN, &a) < 0) {
+		fs_log(errno == EEXIST || errno == EBUSY ? 2 : 1,
+		       "fd %d: module JOIN of CPU %d: %s", g->fd, cpu, strerror(errno));
+		return -1;
 	}
-	if (ioctl(d, FSOCKET_IOC_SPAWN_LISTEN, &a) < 0) {
-		fs_log(errno == EBUSY || errno == EEXIST ? 1 : 2,
-		       "fd %d: SPAWN_LISTEN: %s; global listener", g->fd,
-		       strerror(errno));
-		return NULL;
-	}
-	if (a.cpu < 0 || a.cpu >= fs.ncpu || a.local_fd < 0) {
-		if (a.local_fd >= 0) {
-			struct fsocket_fd_arg c = { .fd = g->fd };
-
-			ioctl(d, FSOCKET_IOC_CLOSE, &c);
-			fs_real.close(a.local_fd);
-		}
-		fs_log(2, "fd %d: SPAWN_LISTEN gave CPU %d outside 0..%d; global listener",
-		       g->fd, a.cpu, fs.ncpu - 1);
-		return NULL;
-	}
-	e = &g->ent[a.cpu];
-	e->local_fd = a.local_fd;
-	e->shared = 0;
-	e->lock_fd = -1;
-	e->epfd = -1;
-	e->in_epoll = 0;
-	fs_set_kind(a.local_fd, FD_INTERNAL);
-	fs_tl_cpu = a.cpu;
-	fs_log(1, "fd %d: module local listener fd %d on CPU %d", g->fd,
-	       a.local_fd, a.cpu);
-	return e;
+	return a.cpu;
 }
 
-/* -2: not handled here, use the plain accept4(). */
-int fs_module_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+/* local_fd's CPU goes back to the registered listener. */
+void fs_module_leave(int local_fd)
 {
-	struct fsocket_accept_arg a;
-	int d = devfd(), r, local;
-
-	if (d < 0)
-		return -2;
-	for (;;) {
-		memset(&a, 0, sizeof(a));
-		a.fd = fd;
-		a.flags = flags & (SOCK_NONBLOCK | SOCK_CLOEXEC);
-		a.addr = (unsigned long)addr;
-		a.addrlen = (unsigned long)len;
-		a.new_fd = -1;
-		r = ioctl(d, FSOCKET_IOC_ACCEPT, &a);
-		if (r >= 0) {
-			int nfd = a.new_fd >= 0 ? a.new_fd : r;
-
-			fs_set_kind(nfd, FD_NONE);
-			return nfd;
-		}
-		if (errno == ENOTTY || errno == EOPNOTSUPP || errno == EBADF ||
-		    errno == ENOTSOCK || errno == EINVAL)
-			return -2;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			return -1;
-		if (fs_fd_nonblocking(fd))
-			return -1;
-		local = -1;
-		if (fs_tl_cpu >= 0 && fs_tl_cpu < fs.ncpu) {
-			struct fs_group *g = fs_group_of(fd);
-
-			if (g)
-				local = g->ent[fs_tl_cpu].local_fd;
-		}
-		if (fs_wait_both(local, fd) < 0)
-			return -1;
-	}
-}
-
-void fs_module_close(int fd)
-{
-	struct fsocket_fd_arg a = { .fd = fd };
+	struct fsocket_fd_arg a = { .fd = local_fd };
 	int d = devfd();
 
-	if (d >= 0 && ioctl(d, FSOCKET_IOC_CLOSE, &a) < 0)
-		fs_log(2, "fd %d: FSOCKET_IOC_CLOSE: %s", fd, strerror(errno));
+	if (d >= 0 && ioctl(d, FSOCKET_IOC_LEAVE, &a) < 0 && errno != ENOENT)
+		fs_log(2, "fd %d: module LEAVE: %s", local_fd, strerror(errno));
 }
 
 void fs_module_shutdown(int fd)
@@ -213,6 +136,6 @@ void fs_module_shutdown(int fd)
 	struct fsocket_fd_arg a = { .fd = fd };
 	int d = devfd();
 
-	if (d >= 0 && ioctl(d, FSOCKET_IOC_SHUTDOWN_LISTEN, &a) < 0)
-		fs_log(2, "fd %d: FSOCKET_IOC_SHUTDOWN_LISTEN: %s", fd, strerror(errno));
+	if (d >= 0 && ioctl(d, FSOCKET_IOC_SHUTDOWN_LISTEN, &a) < 0 && errno != EINVAL)
+		fs_log(2, "fd %d: module SHUTDOWN_LISTEN: %s", fd, strerror(errno));
 }

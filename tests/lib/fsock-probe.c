@@ -127,20 +127,46 @@ static int listen_and_add(int *lfd_out, int *ep_out, int port)
 	return ntohs(sa.sin_port);
 }
 
-static int slot_taken(const char *rundir, int port, int cpu)
+/* The library's slot memfd (byte n = CPU n), or -1. */
+static int slot_memfd(void)
 {
-	char path[300];
-	int fd, r;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	char path[300], target[300];
+	int fd = -1;
 
-	snprintf(path, sizeof(path), "%s/tcp-%d-cpu%d.lock", rundir, port, cpu);
-	fd = open(path, O_RDWR);
+	while (d && (e = readdir(d))) {
+		ssize_t l;
+
+		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
+		l = readlink(path, target, sizeof(target) - 1);
+		if (l > 0 && (target[l] = 0, strstr(target, "fastsocket-slots")))
+			fd = atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	return fd;
+}
+
+/* Is CPU cpu's slot held by some process?  Asked from a third process. */
+static int slot_taken(int cpu)
+{
+	int fd = slot_memfd(), st;
+	pid_t p;
+
 	if (fd < 0)
 		return -1;
-	r = flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK;
-	if (!r)
-		flock(fd, LOCK_UN);
-	close(fd);
-	return r;
+	p = fork();
+	if (p == 0) {
+		struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET,
+				    .l_start = cpu, .l_len = 1 };
+
+		if (fcntl(fd, F_GETLK, &fl) < 0)
+			_exit(2);
+		_exit(fl.l_type != F_UNLCK);
+	}
+	waitpid(p, &st, 0);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static int connect_ok(int port)
@@ -156,19 +182,16 @@ static int connect_ok(int port)
 
 static int forkcheck(void)
 {
-	const char *rundir = getenv("FASTSOCKET_RUNDIR");
 	int lfd = -1, ep, port, pcpu, p[2];
 	pid_t pid;
 	char buf[64] = "";
 
-	if (!rundir)
-		return fprintf(stderr, "set FASTSOCKET_RUNDIR\n"), 1;
 	port = listen_and_add(&lfd, &ep, 0);
 	if (port < 0)
 		return perror("listen"), 1;
 	pcpu = sched_getcpu();
 	printf("parent_cpu=%d\n", pcpu);
-	printf("parent_lock_fds=%d\n", count_fds("/tcp-"));
+	printf("parent_lock_fds=%d\n", count_fds("fastsocket-slots"));
 	printf("parent_socket_fds=%d\n", count_fds("socket:"));
 	if (pipe(p) < 0)
 		return 1;
@@ -178,12 +201,12 @@ static int forkcheck(void)
 		int cep;
 
 		/* The parent's slot lock and local listener are not ours. */
-		printf("child_lock_fds=%d\n", count_fds("/tcp-"));
+		printf("child_lock_fds=%d\n", count_fds("fastsocket-slots"));
 		printf("child_socket_fds=%d\n", count_fds("socket:"));
 		if (listen_and_add(&lfd, &cep, port) < 0)
 			printf("child_add=fail\n");
 		printf("child_cpu=%d\n", sched_getcpu());
-		printf("child_lock_fds_after=%d\n", count_fds("/tcp-"));
+		printf("child_lock_fds_after=%d\n", count_fds("fastsocket-slots"));
 		fflush(stdout);
 		if (write(p[1], "x", 1) != 1)
 			_exit(1);
@@ -192,12 +215,11 @@ static int forkcheck(void)
 	}
 	if (read(p[0], buf, 1) != 1)
 		return 1;
-	printf("both_slots_taken=%d\n", slot_taken(rundir, port, 0) == 1 &&
-	       slot_taken(rundir, port, 1) == 1);
+	printf("both_slots_taken=%d\n", slot_taken(0) == 1 && slot_taken(1) == 1);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	printf("parent_slot_after_child_death=%d\n", slot_taken(rundir, port, pcpu));
-	printf("child_slot_after_child_death=%d\n", slot_taken(rundir, port, !pcpu));
+	printf("parent_slot_after_child_death=%d\n", slot_taken(pcpu));
+	printf("child_slot_after_child_death=%d\n", slot_taken(!pcpu));
 	printf("connect_after=%d\n", connect_ok(port));
 	{
 		int a = -1, tries;

@@ -8,6 +8,8 @@
 #     proxying to a stock backend) under the library: zero failures, workers
 #     pinned to distinct CPUs
 #  4. kill -9 of a worker under load: the server recovers, zero failures after
+#  4c. conformance (tests/lib/fs-conform): every scenario plainly and under
+#     the library on the module path, identical observations
 #  5. module absent (rmmod): one start-up line saying so, the app still works
 # Build first (the rig copies from FASTSOCKET_BUILD_DIR, default build/):
 #   cmake -S . -B build && cmake --build build --target fsocket fsbench-server fsbench-load
@@ -26,6 +28,9 @@ W=/tmp/lib
 mkdir -p $W/run
 chmod 755 $W $W/run
 export FASTSOCKET_RUNDIR=$W/run
+# The start-up line goes to stderr only when asked for; this suite checks it.
+export FASTSOCKET_VERBOSE=1
+CONFORM=$(find / -xdev -name fs-conform -type f 2>/dev/null | head -n 1)
 
 for f in "$LIB" "$SRV" "$LOAD"; do
 	[ -n "$f" ] && [ -f "$f" ] || { bad "missing libfsocket.so / fsbench-server / fsbench-load (lib.files)"; echo "RESULT_LIB=$fails"; exit 1; }
@@ -210,6 +215,17 @@ echo "   after:  $out"
 [ "$(field failures "$out")" = 0 ] && ok "own server: zero failures after a worker was killed" || bad "own server after kill: $out"
 kill -TERM $spid
 wait $spid
+
+echo "== 4c. conformance, module path (fs-conform: plain vs library)"
+if [ -n "$CONFORM" ]; then
+	# Known differences (docs/library.md): binary_upgrade.
+	FS_CONFORM_MODE=auto FASTSOCKET_VERBOSE= $CONFORM diff "$LIB" $($CONFORM list | grep -vx binary_upgrade) >$W/conform.out 2>&1
+	sed -n 's/^DIFF /   DIFF /p' $W/conform.out
+	tail -n 1 $W/conform.out
+	grep -q '^0 scenario(s) differ' $W/conform.out && ok "conformance: no difference" || { bad "conformance: $(tail -n 1 $W/conform.out)"; cat $W/conform.out; }
+else
+	bad "fs-conform missing (lib.files)"
+fi
 
 echo "== 5. module absent"
 if [ "$MOD" = 1 ]; then

@@ -1,0 +1,603 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The operations on an accelerated listener, common to both back ends:
+ * listen, epoll_ctl, accept, close, shutdown, setsockopt/getsockopt and the
+ * bind check.  Observable results (return values, errno, option values,
+ * events) must be what plain Linux gives; tests/lib/fs-conform.c checks.
+ */
+#include "fsock.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ---- listen ---------------------------------------------------------- */
+
+int fs_listen(int fd, int backlog)
+{
+	struct fs_group *g;
+	int kind = fs_kind(fd), one = 1, zero = 0, on = 0, rc, c;
+	socklen_t l = sizeof(on);
+
+	if (fs_in_other_process())
+		return fs_real.listen(fd, backlog);
+	if (kind == FD_LISTEN && (g = fs_group_checked(fd))) {
+		/* listen() again, e.g. after shutdown(SHUT_RD) to pause. */
+		rc = fs_real.listen(fd, backlog);
+		if (rc == 0 && g->module)
+			fs_module_listen(fd);	/* registered again after a pause */
+		if (rc == 0) {
+			g->backlog = backlog;
+			for (c = 0; c < fs.ncpu; c++)
+				if (fs_entry_live(&g->ent[c]))
+					fs_real.listen(g->ent[c].local_fd, backlog);
+		}
+		return rc;
+	}
+	kind = fs_kind(fd);
+	if (kind == FD_NONE && fd >= 0 && fd < fs.nfd)
+		kind = fs_classify_fd(fd);
+	if (kind != FD_TCP || !fs_sockopt_copyable(fd))
+		return fs_real.listen(fd, backlog);
+
+	/*
+	 * SO_REUSEPORT now, not at bind(): the application's bind() saw plain
+	 * semantics (a second bind to the port fails as without the library).
+	 */
+	if (fs_real.getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &l) < 0 || !on) {
+		if (fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+			return fs_real.listen(fd, backlog);
+		on = 2;		/* ours */
+	}
+	rc = fs_real.listen(fd, backlog);
+	if (rc == 0 && fs.backend == FS_BACKEND_MODULE && fs_module_listen(fd) < 0)
+		rc = 1;		/* listening, not accelerated */
+	if (rc != 0) {
+		if (on == 2) {
+			int saved = errno;
+
+			fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero));
+			errno = saved;
+		}
+		return rc < 0 ? rc : 0;
+	}
+	g = fs_group_new(fd, backlog, fs.backend == FS_BACKEND_MODULE);
+	if (g) {
+		g->added_reuseport = on == 2;
+		fs_user_prepare(g);
+	}
+	return 0;
+}
+
+/* ---- epoll ------------------------------------------------------------- */
+
+#define FS_EXCL_OK (EPOLLIN | EPOLLOUT | EPOLLRDNORM | EPOLLRDBAND | \
+		    EPOLLWRNORM | EPOLLWRBAND | EPOLLERR | EPOLLHUP | \
+		    EPOLLWAKEUP | EPOLLET)
+
+/*
+ * The application's listener in its epoll set, with EPOLLEXCLUSIVE added
+ * (one wake-up per connection) only where the events allow it: an
+ * application asking for EPOLLONESHOT or EPOLLEXCLUSIVE itself gets
+ * exactly what it asked for.
+ */
+static int add_global(struct fs_group *g, int epfd, int fd, struct epoll_event *ev)
+{
+	struct epoll_event gev = *ev;
+	int rc;
+
+	if (ev->events & EPOLLEXCLUSIVE) {
+		g->app_excl = 1;
+		return fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev);
+	}
+	if (ev->events & ~FS_EXCL_OK)
+		return fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev);
+	gev.events |= EPOLLEXCLUSIVE;
+	rc = fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &gev);
+	if (rc < 0 && errno == EINVAL)
+		rc = fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, ev);
+	return rc;
+}
+
+static struct fs_entry *thread_entry(struct fs_group *g)
+{
+	int cpu = fs_tl_cpu;
+
+	if (cpu < 0 || cpu >= fs.ncpu || g->ent[cpu].local_fd < 0)
+		return NULL;
+	return &g->ent[cpu];
+}
+
+/*
+ * Local listeners follow the application's registrations: what a set holds
+ * is asked of the kernel (ADD answers EEXIST, DEL and MOD ENOENT), never
+ * remembered, so a closed set whose number came back is no trap.
+ */
+static int local_add(struct fs_entry *e, int epfd, const struct epoll_event *ev)
+{
+	struct epoll_event lev = *ev;
+
+	lev.events &= ~EPOLLEXCLUSIVE;
+	if (fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, e->local_fd, &lev) < 0 &&
+	    errno != EEXIST)
+		return -1;
+	e->epfd = epfd;
+	e->in_epoll = 1;
+	return 0;
+}
+
+static int migrate_req(void)
+{
+	char c = '0';
+	int fd = open("/proc/sys/net/ipv4/tcp_migrate_req", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	if (read(fd, &c, 1) != 1)
+		c = '0';
+	fs_real.close(fd);
+	return c == '1';
+}
+
+/*
+ * Stop taking this CPU's connections here (the worker stopped watching):
+ * the local listener stops listening (it leaves the reuseport group) and
+ * the CPU slot is freed for other workers.  The socket is kept, bound, so
+ * that watching again (nginx re-adds its listener every 16 accept events)
+ * costs a listen(), not a new socket.
+ */
+static void hand_back(struct fs_group *g, int c)
+{
+	struct fs_entry *e = &g->ent[c];
+	int nfd;
+
+	/*
+	 * Connections already queued here: with net.ipv4.tcp_migrate_req the
+	 * kernel moves them to another listener of the group when this one
+	 * stops; otherwise they are kept for this worker's next accept().
+	 */
+	if (e->module)
+		fs_module_leave(e->local_fd);	/* no new connection lands here now */
+	while (!migrate_req() && e->nstash < FS_STASH &&
+	       (nfd = fs_real.accept4(e->local_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		e->stash[e->nstash++] = fs_hide_fd(nfd, NULL);
+		__atomic_fetch_add(&g->nstash, 1, __ATOMIC_RELAXED);
+	}
+	fs_log(2, "fd %d: CPU %d handed back to the group (worker stopped watching)",
+	       g->fd, c);
+	if (e->shared || fs_real.shutdown(e->local_fd, SHUT_RD) < 0) {
+		fs_entry_drop(g, c, 0);
+		return;
+	}
+	e->parked = 1;
+	e->in_epoll = 0;
+	__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
+	if (e->locked) {
+		fs_slot_release(g, c);
+		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
+	}
+}
+
+/* Watching again: a parked local listener listens again if its CPU is free. */
+static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
+{
+	int c = (int)(e - g->ent), expect = 0;
+
+	if (!__atomic_compare_exchange_n(&e->locked, &expect, 1, 0, __ATOMIC_ACQ_REL,
+					 __ATOMIC_RELAXED))
+		return NULL;
+	if (!fs_ident_same(e->local_fd, &e->id) ||
+	    (!e->module && fs_slot_take(g, c) < 0) ||
+	    fs_real.listen(e->local_fd, g->backlog) < 0 ||
+	    (e->module && fs_module_join(g, e->local_fd, c) != c)) {
+		fs_entry_drop(g, c, 0);	/* taken meanwhile: a fresh spawn */
+		return NULL;
+	}
+	e->parked = 0;
+	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
+	return e;
+}
+
+/*
+ * EPOLLONESHOT on a listener: two registrations (local and global) would
+ * each fire once; the application gets its one-shot semantics by having no
+ * local listener in that set.
+ */
+static int wants_local(const struct epoll_event *ev)
+{
+	return (ev->events & EPOLLIN) && !(ev->events & EPOLLONESHOT);
+}
+
+/*
+ * Connections parked by a hand-back wait for this worker: when it watches
+ * again, an always-readable eventfd in its epoll set (with the listener's
+ * event data) makes it call accept(), which serves them (from_stash).
+ */
+static void kick(struct fs_group *g, int epfd, const struct epoll_event *ev)
+{
+	struct epoll_event kev = *ev;
+	int fd;
+
+	if (g->kick_fd >= 0 || __atomic_load_n(&g->nstash, __ATOMIC_RELAXED) <= 0)
+		return;
+	fd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fd < 0)
+		return;
+	fd = fs_hide_fd(fd, &g->kick_id);
+	kev.events = EPOLLIN;
+	if (fs_real.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &kev) < 0) {
+		fs_close_own(fd, &g->kick_id);
+		return;
+	}
+	g->kick_epfd = epfd;
+	g->kick_fd = fd;
+}
+
+static void unkick(struct fs_group *g)
+{
+	int fd = g->kick_fd;
+
+	if (fd < 0 || __atomic_load_n(&g->nstash, __ATOMIC_RELAXED) > 0)
+		return;
+	g->kick_fd = -1;
+	fs_real.epoll_ctl(g->kick_epfd, EPOLL_CTL_DEL, fd, NULL);
+	fs_close_own(fd, &g->kick_id);
+}
+
+static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
+{
+	struct fs_entry *e = thread_entry(g);
+
+	if (e && e->parked)
+		e = unpark(g, e);
+	if (!e)
+		e = fs_user_spawn(g);
+	if (e && local_add(e, epfd, ev) < 0) {
+		fs_log(2, "fd %d: adding the local listener to epoll failed (%s)",
+		       g->fd, strerror(errno));
+		fs_entry_drop(g, (int)(e - g->ent), 0);
+	}
+	kick(g, epfd, ev);
+}
+
+int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+	struct fs_group *g;
+	struct fs_entry *e;
+	int rc, c;
+
+	if (fs_in_other_process() || !(g = fs_group_checked(fd)) ||
+	    (op != EPOLL_CTL_DEL && !ev))
+		return fs_real.epoll_ctl(epfd, op, fd, ev);
+
+	if (op == EPOLL_CTL_ADD) {
+		rc = add_global(g, epfd, fd, ev);
+		if (rc == 0 && wants_local(ev))
+			take_cpu(g, epfd, ev);
+		return rc;
+	}
+	if (op != EPOLL_CTL_DEL && op != EPOLL_CTL_MOD)
+		return fs_real.epoll_ctl(epfd, op, fd, ev);
+
+	rc = fs_real.epoll_ctl(epfd, op, fd, ev);
+	if (rc < 0 && op == EPOLL_CTL_MOD && errno == EINVAL && !g->app_excl &&
+	    !(ev->events & EPOLLEXCLUSIVE)) {
+		/* Our EPOLLEXCLUSIVE registration cannot be modified: re-add. */
+		if (fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) < 0)
+			return -1;
+		rc = add_global(g, epfd, fd, ev);
+	}
+	if (rc < 0)
+		return rc;
+	for (c = 0; c < fs.ncpu; c++) {
+		struct epoll_event lev;
+
+		e = &g->ent[c];
+		if (!fs_entry_live(e))
+			continue;
+		if (op == EPOLL_CTL_DEL || !wants_local(ev)) {
+			/* Not watched here any more: the CPU goes back to the group. */
+			if (fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, e->local_fd, NULL) == 0) {
+				e->in_epoll = 0;
+				hand_back(g, c);
+			}
+			continue;
+		}
+		lev = *ev;
+		lev.events &= ~EPOLLEXCLUSIVE;
+		fs_real.epoll_ctl(epfd, EPOLL_CTL_MOD, e->local_fd, &lev);
+	}
+	if (op == EPOLL_CTL_MOD && wants_local(ev))
+		take_cpu(g, epfd, ev);	/* watching again: take a CPU again */
+	return 0;
+}
+
+/* ---- accept ------------------------------------------------------------ */
+
+/* A connection parked by a hand-back, given the flags this accept asked for. */
+static int from_stash(struct fs_group *g, struct sockaddr *addr, socklen_t *len,
+		      int flags)
+{
+	int c, fd, nfd;
+
+	for (c = 0; c < fs.ncpu; c++) {
+		struct fs_entry *e = &g->ent[c];
+
+		if (e->nstash <= 0)
+			continue;
+		fd = e->stash[--e->nstash];
+		__atomic_fetch_sub(&g->nstash, 1, __ATOMIC_RELAXED);
+		nfd = fcntl(fd, (flags & SOCK_CLOEXEC) ? F_DUPFD_CLOEXEC : F_DUPFD, 0);
+		fs_set_kind(fd, FD_NONE);
+		fs_real.close(fd);
+		if (nfd < 0)
+			return -1;
+		if (!(flags & SOCK_NONBLOCK))
+			fcntl(nfd, F_SETFL, fcntl(nfd, F_GETFL) & ~O_NONBLOCK);
+		if (addr && len && getpeername(nfd, addr, len) < 0)
+			*len = 0;
+		unkick(g);
+		return nfd;
+	}
+	return -2;
+}
+
+/* Accept on one local listener: fd, -1 with EAGAIN, or -1 with an error. */
+static int accept_local(struct fs_group *g, int c, struct sockaddr *addr,
+			socklen_t *len, int flags)
+{
+	struct fs_entry *e = &g->ent[c];
+	int nfd = fs_real.accept4(e->local_fd, addr, len, flags);
+
+	if (nfd < 0 && (errno == EBADF || errno == ENOTSOCK || errno == EINVAL)) {
+		/* Not our listener any more (closed behind our back). */
+		fs_entry_drop(g, c, 0);
+		errno = EAGAIN;
+	}
+	return nfd;
+}
+
+/* Would every installed handler restart an interrupted accept()? */
+static int handlers_restart(void)
+{
+	struct sigaction sa;
+	int s;
+
+	for (s = 1; s < NSIG; s++) {
+		if (s == SIGKILL || s == SIGSTOP || sigaction(s, NULL, &sa) < 0)
+			continue;
+		if (sa.sa_handler != SIG_DFL && sa.sa_handler != SIG_IGN &&
+		    !(sa.sa_flags & SA_RESTART))
+			return 0;
+	}
+	return 1;
+}
+
+static long rcvtimeo_ms(int fd)
+{
+	struct timeval tv;
+	socklen_t l = sizeof(tv);
+
+	if (fs_real.getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, &l) < 0 ||
+	    (!tv.tv_sec && !tv.tv_usec))
+		return -1;
+	return tv.tv_sec * 1000 + (tv.tv_usec + 999) / 1000;
+}
+
+static long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/*
+ * A blocking accept on a listener with local listeners: wait for any of
+ * them as accept() would (SA_RESTART restarts, SO_RCVTIMEO times out with
+ * EAGAIN).
+ */
+static int wait_any(struct fs_group *g, int fd, long *deadline)
+{
+	struct pollfd p[9];
+	int n = 0, c, rc;
+	long left = -1;
+
+	p[n].fd = fd;
+	p[n++].events = POLLIN;
+	for (c = 0; c < fs.ncpu && n < 9; c++)
+		if (fs_entry_live(&g->ent[c])) {
+			p[n].fd = g->ent[c].local_fd;
+			p[n++].events = POLLIN;
+		}
+	if (*deadline >= 0) {
+		left = *deadline - mono_ms();
+		if (left <= 0) {
+			errno = EAGAIN;
+			return -1;
+		}
+	}
+	rc = poll(p, n, (int)left);
+	if (rc == 0) {
+		errno = EAGAIN;
+		return -1;
+	}
+	if (rc < 0 && errno == EINTR && handlers_restart())
+		return 0;
+	return rc < 0 ? -1 : 0;
+}
+
+int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
+{
+	struct fs_group *g = fs_group_of(fd);
+	long deadline = -2;
+	int nfd, c, own;
+
+	if (!g)
+		return fs_real.accept4(fd, addr, len, flags);
+	if (__builtin_expect(__atomic_load_n(&g->nstash, __ATOMIC_RELAXED) > 0, 0)) {
+		nfd = from_stash(g, addr, len, flags);
+		if (nfd != -2)
+			return nfd;
+	}
+	for (;;) {
+		own = fs_tl_cpu;
+		if (own >= 0 && own < fs.ncpu && fs_entry_live(&g->ent[own])) {
+			nfd = accept_local(g, own, addr, len, flags);
+			if (nfd >= 0 || errno != EAGAIN)
+				return nfd;
+		} else {
+			own = -1;
+		}
+		/* Another thread's local listener (routing by fd, not by thread). */
+		if (__atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) > (own >= 0))
+			for (c = 0; c < fs.ncpu; c++) {
+				if (c == own || !fs_entry_live(&g->ent[c]))
+					continue;
+				nfd = accept_local(g, c, addr, len, flags);
+				if (nfd >= 0 || errno != EAGAIN)
+					return nfd;
+			}
+		if (__atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) <= 0)
+			return fs_real.accept4(fd, addr, len, flags);
+		{
+			/* poll() is far cheaper than an accept() that finds nothing. */
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 0) != 0)
+				return fs_real.accept4(fd, addr, len, flags);
+		}
+		if (fs_fd_nonblocking(fd)) {
+			errno = EAGAIN;
+			return -1;
+		}
+		if (deadline == -2) {
+			long t = rcvtimeo_ms(fd);
+
+			deadline = t < 0 ? -1 : mono_ms() + t;
+		}
+		if (wait_any(g, fd, &deadline) < 0)
+			return -1;
+		{
+			struct pollfd p = { .fd = fd, .events = POLLIN };
+
+			if (poll(&p, 1, 0) == 1)
+				return fs_real.accept4(fd, addr, len, flags);
+		}
+	}
+}
+
+/* ---- close, shutdown ------------------------------------------------------ */
+
+int fs_close_listener(int fd)
+{
+	fs_fd_gone(fd, 0);
+	return fs_real.close(fd);
+}
+
+int fs_shutdown_listener(int fd, int how)
+{
+	struct fs_group *g = fs_group_checked(fd);
+	int c, rc;
+
+	rc = fs_real.shutdown(fd, how);
+	if (rc < 0 || !g || fs_in_other_process() || (how != SHUT_RD && how != SHUT_RDWR))
+		return rc;
+	/* The listener stopped listening: so do its local listeners. */
+	for (c = 0; c < fs.ncpu; c++)
+		if (g->ent[c].local_fd >= 0)
+			fs_entry_drop(g, c, 0);
+	if (g->module)
+		fs_module_shutdown(fd);
+	return rc;
+}
+
+/* ---- options ---------------------------------------------------------------- */
+
+/* The application set an option on its listener: its local listeners too. */
+void fs_listener_setsockopt(int fd, int level, int name, const void *val, socklen_t len)
+{
+	struct fs_group *g = fs_group_checked(fd);
+	int c;
+
+	if (!g || fs_in_other_process())
+		return;
+	if (level == SOL_SOCKET && name == SO_REUSEPORT) {
+		g->added_reuseport = 0;	/* the application's choice now */
+		return;
+	}
+	if (level == SOL_SOCKET && name == SO_INCOMING_CPU)
+		return;
+	if (fs_sockopt_marks_uncopyable(level, name) ||
+	    (level == SOL_SOCKET && name == SO_ATTACH_FILTER)) {
+		fs_log(1, "fd %d: state the local listeners cannot carry; plain listener", fd);
+		fs_group_release(g, 1);
+		return;
+	}
+	for (c = 0; c < fs.ncpu; c++)
+		if (g->ent[c].local_fd >= 0)
+			fs_real.setsockopt(g->ent[c].local_fd, level, name, val, len);
+}
+
+/* SO_REUSEPORT reads as the application set it, not as the library did. */
+void fs_listener_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
+{
+	struct fs_group *g = fs_group_of(fd);
+
+	if (g && level == SOL_SOCKET && name == SO_REUSEPORT && g->added_reuseport &&
+	    val && len && *len >= sizeof(int))
+		*(int *)val = 0;
+}
+
+static int same_addr(const struct sockaddr_storage *a, const struct sockaddr *b)
+{
+	if (a->ss_family == AF_INET && b->sa_family == AF_INET) {
+		in_addr_t x = ((const struct sockaddr_in *)a)->sin_addr.s_addr;
+		in_addr_t y = ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+
+		return x == y || x == htonl(INADDR_ANY) || y == htonl(INADDR_ANY);
+	}
+	if (a->ss_family == AF_INET6 && b->sa_family == AF_INET6) {
+		const struct in6_addr *x = &((const struct sockaddr_in6 *)a)->sin6_addr;
+		const struct in6_addr *y = &((const struct sockaddr_in6 *)b)->sin6_addr;
+
+		return !memcmp(x, y, sizeof(*x)) || IN6_IS_ADDR_UNSPECIFIED(x) ||
+		       IN6_IS_ADDR_UNSPECIFIED(y);
+	}
+	return 0;
+}
+
+/*
+ * A socket with SO_REUSEPORT binding to the port of a listener that only
+ * has SO_REUSEPORT because of the library: plain Linux says EADDRINUSE.
+ */
+int fs_bind_conflicts(int fd, const struct sockaddr *addr)
+{
+	int i, on = 0, port;
+	socklen_t l = sizeof(on);
+
+	if (!fs.groups || (addr->sa_family != AF_INET && addr->sa_family != AF_INET6))
+		return 0;
+	port = ntohs(addr->sa_family == AF_INET6 ?
+		     ((const struct sockaddr_in6 *)addr)->sin6_port :
+		     ((const struct sockaddr_in *)addr)->sin_port);
+	if (!port)
+		return 0;
+	for (i = 0; i < FS_MAX_GROUPS; i++) {
+		struct fs_group *g = &fs.groups[i];
+
+		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2 ||
+		    !g->added_reuseport || g->port != port || !same_addr(&g->addr, addr))
+			continue;
+		if (fs_real.getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &l) == 0 && on)
+			return 1;
+	}
+	return 0;
+}
