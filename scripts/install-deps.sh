@@ -35,7 +35,6 @@ rpm
 help2man
 bash-completion
 prometheus
-clang
 llvm
 libbpf-dev
 bpftool
@@ -46,7 +45,6 @@ xdp-tools
 lintian
 rpmlint
 elfutils
-clang
 lld
 libc6-dev-arm64-cross
 libgcc-12-dev-arm64-cross
