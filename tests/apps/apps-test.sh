@@ -67,7 +67,7 @@ wait_ready() {
 }
 # free_port: a port nobody answers on, different per call
 free_port() {
-	p=$((20000 + ($$ * 7 + ${RANDOM:-0}) % 30000))
+	p=$((20000 + $(od -An -N2 -tu2 /dev/urandom) % 30000))
 	while answers 127.0.0.1 $p || answers ::1 $p; do p=$((p + 1)); done
 	echo $p
 }
@@ -126,7 +126,8 @@ measure() {
 # check_listener RUN FAMILY PORT LOADLINE EXPECTED_REQUESTS [PIDS]
 check_listener() {
 	t=$(tally "$2" "$3" "${6:-}")
-	echo "RESULT app=$APP run=$1 listener=$2:$3 requests=$(field conns "$4") failures=$(field failures "$4") $t"
+	echo "RESULT app=$APP run=$1 listener=$2:$3 requests=$(field conns "$4") failures=$(field failures "$4")" \
+		"seconds=$(field seconds "$4") $t"
 	[ "$(field failures "$4")" = 0 ] && [ "$(field conns "$4")" = "$5" ] &&
 		ok "$1 $2:$3: $5 requests, 0 failed" || bad "$1 $2:$3: load: $4"
 	[ "$(field accepted "$t")" = "$5" ] && ok "$1 $2:$3: all $5 connections accepted and logged" ||
@@ -165,6 +166,7 @@ master_process on;
 # them the upgraded nginx runs without the library and the measurement.
 env LD_PRELOAD;
 env FASTSOCKET_RUNDIR;
+env FASTSOCKET_VERBOSE;
 env FSAPPS_ACCEPT_LOG;
 worker_processes auto;
 pid $W/nginx/nginx.pid;
@@ -190,15 +192,15 @@ nginx_start() { # RUN PORT [DAEMON]: PID is the master
 	rm -f "$W/nginx/nginx.pid"
 	start_bg "$1" "$NGINX" -p "$W/nginx" -c "$W/nginx/nginx.conf"
 	if [ "${3:-off}" = on ]; then
-		wait $PID || bad "$1: nginx did not start: $(cat "$W/$APP.$1.err")"
-		PID=$(cat "$W/nginx/nginx.pid")
+		wait $PID || bad "$1: nginx did not start: $(head -c 500 "$W/$APP.$1.err")"
+		PID=$(cat "$W/nginx/nginx.pid" 2>/dev/null)
 	fi
-	wait_ready 127.0.0.1 "$2" && wait_ready ::1 "$2" || bad "$1: nginx does not answer: $(cat "$W/nginx/logs/error.log")"
+	wait_ready 127.0.0.1 "$2" && wait_ready ::1 "$2" || bad "$1: nginx does not answer: $(tail -n 5 "$W/nginx/logs/error.log")"
 	sleep "$SETTLE"
 }
 app_nginx() {
-	port=$(free_port)
 	for run in plain library; do
+		port=$(free_port)
 		nginx_start $run "$port"
 		workers=$(children $PID)
 		measure $run "4:127.0.0.1:$port 6:::1:$port"
@@ -212,10 +214,11 @@ app_nginx() {
 # As deployed: a daemon (a master whose parent is still the shell that
 # started it ignores USR2, "the changing binary signal is ignored").
 app_nginx_upgrade() {
-	port=$(free_port)
 	for run in plain library; do
+		port=$(free_port)	# one per run: a stray master cannot spoil the next
 		nginx_start $run "$port" on
 		old=$PID
+		[ -n "$old" ] || continue
 		old_workers=$(children $old)
 		: >"$ACC"
 		"$LOAD" -a 127.0.0.1 -p "$port" -t "$NCPU" -d "$UPGRADE_SECS" -T 20000 >"$W/up4.out" 2>&1 &
@@ -224,17 +227,8 @@ app_nginx_upgrade() {
 		l6=$!
 		sleep 1
 		kill -USR2 $old
-		i=0
-		while { [ ! -s "$W/nginx/nginx.pid.oldbin" ] || [ "$(cat "$W/nginx/nginx.pid" 2>/dev/null)" = "$old" ]; } &&
-			[ $i -lt 200 ]; do
-			sleep 0.1
-			i=$((i + 1))
-		done
-		new=$(cat "$W/nginx/nginx.pid" 2>/dev/null)
-		if [ -z "$new" ] || [ "$new" = "$old" ]; then
-			bad "$run: no new master after USR2: $(tail -n 5 "$W/nginx/logs/error.log")"
-			new=
-		fi
+		new=$(new_master "$old" 600)
+		[ -n "$new" ] || bad "$run: no new master 60 s after USR2: $(tail -n 5 "$W/nginx/logs/error.log")"
 		sleep "$SETTLE"	# the new workers are up
 		kill -WINCH $old
 		sleep 0.5
@@ -244,13 +238,15 @@ app_nginx_upgrade() {
 			set -- $l
 			line=$(cat "$3")
 			n=$(field conns "$line")
-			echo "RESULT app=$APP run=$run phase=during-upgrade listener=$1:$port requests=$n failures=$(field failures "$line")" \
+			echo "RESULT app=$APP run=$run phase=during-upgrade listener=$1:$port requests=$n" \
+				"failures=$(field failures "$line") seconds=$(field seconds "$line")" \
 				"old-workers: $(tally "$1" "$port" "$old_workers") all: $(tally "$1" "$port")"
 			[ "$(field failures "$line")" = 0 ] && [ "${n:-0}" -gt 0 ] &&
 				ok "$run $1:$port: $n requests during the upgrade, 0 failed" || bad "$run $1:$port during the upgrade: $line"
 		done
 		wait_gone $old $old_workers && ok "$run: old master and workers gone" ||
 			bad "$run: old master or workers left: $old $old_workers"
+		[ -n "$new" ] || new=$(new_master "$old" 1)	# late: only to stop it
 		[ -n "$new" ] || continue
 		if grep -q libfsocket "/proc/$new/maps" 2>/dev/null; then
 			echo "   new master $new has libfsocket.so mapped"
@@ -264,11 +260,23 @@ app_nginx_upgrade() {
 		stopped $run 0 $new $new_workers
 	done
 }
+# new_master OLD TRIES: the master pid in nginx.pid once it is not OLD (and
+# runs), polling every 0.1 s; empty if none
+new_master() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		p=$(cat "$W/nginx/nginx.pid" 2>/dev/null)
+		[ -n "$p" ] && [ "$p" != "$1" ] && alive "$p" && { echo "$p"; return; }
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 
 # ---- haproxy: threads, answering itself --------------------------------------
 app_haproxy() {
-	port=$(free_port)
-	cat >"$W/haproxy.cfg" <<HAP
+	for run in plain library; do
+		port=$(free_port)
+		cat >"$W/haproxy.cfg" <<HAP
 global
   log stderr local0 warning
 defaults
@@ -280,7 +288,6 @@ frontend fe
   bind :$port
   http-request return status 200 content-type text/plain string "ok"
 HAP
-	for run in plain library; do
 		start_bg $run "$HAPROXY" -f "$W/haproxy.cfg" -db
 		wait_ready 127.0.0.1 "$port" || bad "$run: haproxy does not answer: $(cat "$W/$APP.$run.err")"
 		sleep "$SETTLE"
@@ -293,8 +300,8 @@ HAP
 
 # ---- Node.js: cluster, one worker per CPU, server.listen(port) on "::" -------
 app_node() {
-	port=$(free_port)
 	for run in plain library; do
+		port=$(free_port)
 		start_bg $run "$NODE" "$HERE/node-cluster.js" "$port"
 		i=0
 		while ! grep -q '^listening' "$W/$APP.$run.out" && alive $PID && [ $i -lt 600 ]; do
@@ -314,8 +321,8 @@ app_node() {
 
 # ---- Python: ThreadingHTTPServer, one accepting thread -----------------------
 app_python() {
-	port=$(free_port)
 	for run in plain library; do
+		port=$(free_port)
 		start_bg $run "$PYTHON" "$HERE/py-threading-server.py" "$port"
 		wait_ready 127.0.0.1 "$port" || bad "$run: python does not answer: $(head -c 500 "$W/$APP.$run.err")"
 		sleep "$SETTLE"
