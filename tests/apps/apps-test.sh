@@ -104,8 +104,10 @@ start_bg() {
 	shift
 	: >"$ACC"
 	chmod 666 "$ACC"
-	FSAPPS_ACCEPT_LOG=$ACC FASTSOCKET_RUNDIR=$W LD_PRELOAD=$(preload "$run") "$@" \
-		>"$W/$APP.$run.out" 2>"$W/$APP.$run.err" &
+	# FASTSOCKET_VERBOSE=1: the start-up line and the local listeners on
+	# stderr (nginx: error.log), for the record of a failed run.
+	FSAPPS_ACCEPT_LOG=$ACC FASTSOCKET_RUNDIR=$W FASTSOCKET_VERBOSE=${FASTSOCKET_VERBOSE:-1} \
+		LD_PRELOAD=$(preload "$run") "$@" >"$W/$APP.$run.out" 2>"$W/$APP.$run.err" &
 	PID=$!
 }
 # measure RUN LISTENERS: load every listener ("FAMILY:ADDR:PORT", space
@@ -147,11 +149,12 @@ stopped() {
 	else
 		bad "$run: stop: exit status $rc, left: $(for p in "$@"; do alive "$p" && echo "$p"; done)"
 	fi
-	# One start-up line per executed program (node's cluster workers are
-	# programs of their own), all the same.
+	# The start-up line names the back end (one per executed program: node's
+	# cluster workers are programs of their own; none when the library
+	# writes nothing to stderr unless asked, as on branch lib-fidelity).
 	if [ "$run" = library ]; then
 		n=$(grep '^fastsocket:' "$W/$APP.$run.err" | sort -u | wc -l)
-		[ "$n" = 1 ] && ok "library: start-up line: $(grep '^fastsocket:' "$W/$APP.$run.err" | head -n 1)" ||
+		[ "$n" -le 1 ] && echo "   start-up line: $(grep '^fastsocket:' "$W/$APP.$run.err" | head -n 1)" ||
 			bad "library: $n different start-up lines: $(head -c 300 "$W/$APP.$run.err")"
 	fi
 }
