@@ -159,6 +159,17 @@ stopped() {
 	fi
 }
 
+# measure_stop RUN LISTENERS SIGNAL: measure every listener, then stop the
+# application (PID, our child) with SIGNAL: it and its children must go.
+measure_stop() {
+	workers=$(children "$PID")
+	measure "$1" "$2"
+	kill -"$3" "$PID"
+	wait "$PID"
+	# shellcheck disable=SC2086 # workers: a list
+	stopped "$1" $? "$PID" $workers
+}
+
 # ---- nginx: Debian's default dual-stack "listen 80; listen [::]:80;" --------
 nginx_conf() { # PORT DAEMON(on|off)
 	mkdir -p "$W/nginx/logs"
@@ -205,11 +216,7 @@ app_nginx() {
 	for run in plain library; do
 		port=$(free_port)
 		nginx_start $run "$port"
-		workers=$(children $PID)
-		measure $run "4:127.0.0.1:$port 6:::1:$port"
-		kill -QUIT $PID
-		wait $PID
-		stopped $run $? $PID $workers
+		measure_stop $run "4:127.0.0.1:$port 6:::1:$port" QUIT
 	done
 }
 
@@ -294,10 +301,7 @@ HAP
 		start_bg $run "$HAPROXY" -f "$W/haproxy.cfg" -db
 		wait_ready 127.0.0.1 "$port" || bad "$run: haproxy does not answer: $(cat "$W/$APP.$run.err")"
 		sleep "$SETTLE"
-		measure $run "4:127.0.0.1:$port"
-		kill -USR1 $PID	# soft stop
-		wait $PID
-		stopped $run $? $PID
+		measure_stop $run "4:127.0.0.1:$port" USR1	# soft stop
 	done
 }
 
@@ -314,11 +318,7 @@ app_node() {
 		wait_ready 127.0.0.1 "$port" && wait_ready ::1 "$port" ||
 			bad "$run: node does not answer: $(head -c 500 "$W/$APP.$run.err")"
 		sleep "$SETTLE"
-		workers=$(children $PID)
-		measure $run "4:127.0.0.1:$port 6:::1:$port"
-		kill -TERM $PID
-		wait $PID
-		stopped $run $? $PID $workers
+		measure_stop $run "4:127.0.0.1:$port 6:::1:$port" TERM
 	done
 }
 
@@ -329,10 +329,7 @@ app_python() {
 		start_bg $run "$PYTHON" "$HERE/py-threading-server.py" "$port"
 		wait_ready 127.0.0.1 "$port" || bad "$run: python does not answer: $(head -c 500 "$W/$APP.$run.err")"
 		sleep "$SETTLE"
-		measure $run "4:127.0.0.1:$port"
-		kill -TERM $PID
-		wait $PID
-		stopped $run $? $PID
+		measure_stop $run "4:127.0.0.1:$port" TERM
 	done
 }
 
