@@ -3,6 +3,7 @@
 # (POSIX sh: the VM suite runs it with busybox).  One application per call:
 #
 #   apps-test.sh nginx | nginx-upgrade | haproxy | node | python
+#   apps-test.sh selfcheck   # fs-acceptlog.so counts what fsbench-server counts
 #
 # Each runs twice in the same call: plain (control) and under the library
 # (LD_PRELOAD), both with the measurement preload fs-acceptlog.so in front,
@@ -19,7 +20,8 @@
 # Environment: FSAPPS_LIB, FSAPPS_SHIM, FSAPPS_LOAD (paths, required);
 # FSAPPS_CONNS (requests per listener, 3000), FSAPPS_SETTLE (seconds after
 # the first answer before load, 1), FSAPPS_UPGRADE_SECS (load during the
-# binary upgrade, 6), FSAPPS_MIN_LOCALITY (99), FSAPPS_DIR (scripts beside
+# binary upgrade, 6), FSAPPS_MIN_LOCALITY (99), FSAPPS_SERVER (fsbench-server,
+# selfcheck), FSAPPS_DIR (scripts beside
 # this one), NODE (node), PYTHON (/usr/bin/python3: a pyenv shim would run
 # under the preload too), NGINX, HAPROXY.
 # Output: "RESULT app=.. run=plain|library listener=4:PORT requests=.. failures=..
@@ -339,9 +341,33 @@ nginx | nginx-upgrade) need=$NGINX ;;
 haproxy) need=$HAPROXY ;;
 node) need=$NODE ;;
 python) need=$PYTHON ;;
+selfcheck) need=${FSAPPS_SERVER:-fsbench-server} ;;
 *) need=sh ;;
 esac
 command -v "$need" >/dev/null 2>&1 || { echo "SKIP: $need not installed (scripts/install-deps.sh)"; rm -rf "$W"; exit 77; }
+
+# ---- the measurement itself: fs-acceptlog.so against fsbench-server -----
+# fsbench-server counts locality itself (SO_INCOMING_CPU vs sched_getcpu()
+# after each accept): the log must count the same connections and, within
+# 1% (a worker may move between the two readings), the same local ones.
+app_selfcheck() {
+	port=$(free_port)
+	start_bg plain "$FSAPPS_SERVER" -p "$port" -w "$NCPU"
+	wait_ready 127.0.0.1 "$port" || bad "fsbench-server does not answer: $(cat "$W/$APP.plain.err")"
+	line=$("$LOAD" -p "$port" -t "$NCPU" -n "$CONNS" -T 20000 2>&1)
+	kill -TERM "$PID"
+	wait "$PID"
+	srv=$(grep accepted= "$W/$APP.plain.out")
+	log=$(tally 4 "$port")
+	echo "RESULT app=selfcheck load: $line | fsbench-server: $srv | fs-acceptlog: $log"
+	[ "$(field failures "$line")" = 0 ] || bad "load: $line"
+	n=$(field accepted "$srv")
+	d=$(($(field local "$srv") - $(field local "$log")))
+	[ "${n:-x}" = "$(field accepted "$log")" ] && ok "same $n connections counted" ||
+		bad "fsbench-server accepted ${n:-?}, fs-acceptlog logged $(field accepted "$log")"
+	[ "${d#-}" -le $((n / 100)) ] && ok "same local connections within 1% (difference $d)" ||
+		bad "local: fsbench-server $(field local "$srv"), fs-acceptlog $(field local "$log")"
+}
 
 t0=$(date +%s)
 case "$APP" in
@@ -350,7 +376,8 @@ nginx-upgrade) app_nginx_upgrade ;;
 haproxy) app_haproxy ;;
 node) app_node ;;
 python) app_python ;;
-*) echo "usage: $0 nginx|nginx-upgrade|haproxy|node|python" >&2; exit 2 ;;
+selfcheck) app_selfcheck ;;
+*) echo "usage: $0 nginx|nginx-upgrade|haproxy|node|python|selfcheck" >&2; exit 2 ;;
 esac
 echo "$APP: $fails failure(s), $(($(date +%s) - t0)) s"
 [ "$fails" -eq 0 ] && rm -rf "$W"

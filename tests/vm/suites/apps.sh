@@ -5,17 +5,18 @@
 # apps): nginx with Debian's dual-stack "listen 80; listen [::]:80;", nginx
 # binary upgrade under load, haproxy, Node.js (cluster), Python's
 # ThreadingHTTPServer; each plain and under the library, 0 failed requests
-# and >= 99% accept locality on every listener (library run).
+# and >= 99% accept locality on every listener (library run).  First the
+# measurement itself (selfcheck: fs-acceptlog.so against fsbench-server).
 # FS_PARAMS="apps=nginx,haproxy" (tests/vm/run --params) picks a subset;
 # the rest of FS_PARAMS goes to insmod.
 # Build first (the rig copies from FASTSOCKET_BUILD_DIR, default build/):
-#   cmake --build build --target fsocket fs-acceptlog fsbench-load
+#   cmake --build build --target fsocket fs-acceptlog fsbench-load fsbench-server
 set -u
 fails=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
-apps="nginx nginx-upgrade haproxy node python"
+apps="selfcheck nginx nginx-upgrade haproxy node python"
 params=
 for p in $FS_PARAMS; do
 	case "$p" in
@@ -23,10 +24,11 @@ for p in $FS_PARAMS; do
 	*) params="$params $p" ;;
 	esac
 done
-export FSAPPS_LIB FSAPPS_SHIM FSAPPS_LOAD
+export FSAPPS_LIB FSAPPS_SHIM FSAPPS_LOAD FSAPPS_SERVER
 FSAPPS_LIB=$(find / -xdev -name libfsocket.so -path '*src/lib*' 2>/dev/null | head -n 1)
 FSAPPS_SHIM=$(find / -xdev -name fs-acceptlog.so 2>/dev/null | head -n 1)
 FSAPPS_LOAD=$(find / -xdev -name fsbench-load -type f 2>/dev/null | head -n 1)
+FSAPPS_SERVER=$(find / -xdev -name fsbench-server -type f 2>/dev/null | head -n 1)
 TEST=$(find / -xdev -name apps-test.sh -path '*tests/apps/*' 2>/dev/null | head -n 1)
 for f in "$FSAPPS_LIB" "$FSAPPS_SHIM" "$FSAPPS_LOAD" "$TEST"; do
 	[ -n "$f" ] && [ -f "$f" ] || { bad "missing libfsocket.so / fs-acceptlog.so / fsbench-load / apps-test.sh (apps.files)"; exit 1; }
