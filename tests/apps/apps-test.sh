@@ -51,6 +51,22 @@ ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# Whatever this script started is killed when it ends (a failed or killed
+# run must not leave a server on the machine): masters and their children.
+STARTED=
+# ours PID: still one of ours (not a reused pid): $W in its command line or
+# environment (nginx and haproxy name it in their command line, node and
+# python have it in their environment)
+ours() { cat "/proc/$1/cmdline" "/proc/$1/environ" 2>/dev/null | tr '\0' ' ' | grep -q "$W"; }
+cleanup() {
+	for p in $STARTED; do
+		alive "$p" && ours "$p" || continue
+		for c in $(children "$p"); do kill -KILL "$c" 2>/dev/null; done
+		kill -KILL "$p" 2>/dev/null
+	done
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
 for f in "$LIB" "$SHIM" "$LOAD"; do
 	[ -f "$f" ] || { bad "missing $f"; exit 1; }
 done
@@ -111,6 +127,7 @@ start_bg() {
 	FSAPPS_ACCEPT_LOG=$ACC FASTSOCKET_RUNDIR=$W FASTSOCKET_VERBOSE=${FASTSOCKET_VERBOSE:-1} \
 		LD_PRELOAD=$(preload "$run") "$@" >"$W/$APP.$run.out" 2>"$W/$APP.$run.err" &
 	PID=$!
+	STARTED="$STARTED $PID"
 }
 # measure RUN LISTENERS: load every listener ("FAMILY:ADDR:PORT", space
 # separated), one after the other, then check requests, log and locality.
@@ -210,6 +227,7 @@ nginx_start() { # RUN PORT [DAEMON]: PID is the master
 	if [ "${3:-off}" = on ]; then
 		wait $PID || bad "$1: nginx did not start: $(head -c 500 "$W/$APP.$1.err")"
 		PID=$(cat "$W/nginx/nginx.pid" 2>/dev/null)
+		STARTED="$STARTED $PID"
 	fi
 	wait_ready 127.0.0.1 "$2" && wait_ready ::1 "$2" || bad "$1: nginx does not answer: $(tail -n 5 "$W/nginx/logs/error.log")"
 	sleep "$SETTLE"
@@ -240,6 +258,7 @@ app_nginx_upgrade() {
 		sleep 1
 		kill -USR2 $old
 		new=$(new_master "$old" 600)
+		STARTED="$STARTED $new"
 		[ -n "$new" ] || bad "$run: no new master 60 s after USR2: $(tail -n 5 "$W/nginx/logs/error.log")"
 		sleep "$SETTLE"	# the new workers are up
 		kill -WINCH $old
@@ -259,6 +278,7 @@ app_nginx_upgrade() {
 		wait_gone $old $old_workers && ok "$run: old master and workers gone" ||
 			bad "$run: old master or workers left: $old $old_workers"
 		[ -n "$new" ] || new=$(new_master "$old" 1)	# late: only to stop it
+		STARTED="$STARTED $new"
 		[ -n "$new" ] || continue
 		if grep -q libfsocket "/proc/$new/maps" 2>/dev/null; then
 			echo "   new master $new has libfsocket.so mapped"
@@ -278,7 +298,7 @@ new_master() {
 	i=0
 	while [ $i -lt "$2" ]; do
 		p=$(cat "$W/nginx/nginx.pid" 2>/dev/null)
-		[ -n "$p" ] && [ "$p" != "$1" ] && alive "$p" && { echo "$p"; return; }
+		[ -n "$p" ] && [ "$p" != "$1" ] && alive "$p" && { echo "$p"; return; }	# caller adds it to STARTED
 		sleep 0.1
 		i=$((i + 1))
 	done
