@@ -59,11 +59,15 @@ STARTED=
 # python have it in their environment)
 ours() { cat "/proc/$1/cmdline" "/proc/$1/environ" 2>/dev/null | tr '\0' ' ' | grep -q "$W"; }
 cleanup() {
+	live=
 	for p in $STARTED; do
-		alive "$p" && ours "$p" || continue
-		for c in $(children "$p"); do kill -KILL "$c" 2>/dev/null; done
-		kill -KILL "$p" 2>/dev/null
+		# stopped first: no new children while we look (an upgraded
+		# nginx's new master is the old one's child)
+		alive "$p" && ours "$p" && kill -STOP "$p" 2>/dev/null && live="$live $p"
 	done
+	kids=
+	for p in $live; do kids="$kids $(children "$p")"; done
+	for p in $kids $live; do kill -KILL "$p" 2>/dev/null; done
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
