@@ -15,6 +15,8 @@
 #   both runs:     every request succeeded, every connection was accepted
 #                  (log lines == requests), the application stopped cleanly
 #   library run:   locality >= FSAPPS_MIN_LOCALITY (99) % on every listener
+#                  (nginx-upgrade: during the upgrade, both generations, and
+#                  after it, the new generation alone)
 # The plain run's locality is printed for comparison, not asserted.
 #
 # Environment: FSAPPS_LIB, FSAPPS_SHIM, FSAPPS_LOAD (paths, required);
@@ -157,11 +159,14 @@ check_listener() {
 		ok "$1 $2:$3: $5 requests, 0 failed" || bad "$1 $2:$3: load: $4"
 	[ "$(field accepted "$t")" = "$5" ] && ok "$1 $2:$3: all $5 connections accepted and logged" ||
 		bad "$1 $2:$3: $(field accepted "$t") connections logged for $5 requests"
-	if [ "$1" = library ]; then
-		loc=$(field locality "$t" | tr -d %)
-		[ "$(echo "$loc" | cut -d. -f1)" -ge "$MIN_LOC" ] && ok "library $2:$3: locality $loc% >= $MIN_LOC%" ||
-			bad "library $2:$3: locality $loc% < $MIN_LOC%"
-	fi
+	check_locality "$1" "$2:$3" "$t"
+}
+# check_locality RUN WHAT TALLY: library runs only
+check_locality() {
+	[ "$1" = library ] || return 0
+	loc=$(field locality "$3" | tr -d %)
+	[ "$(echo "$loc" | cut -d. -f1)" -ge "$MIN_LOC" ] && ok "library $2: locality $loc% >= $MIN_LOC%" ||
+		bad "library $2: locality $loc% < $MIN_LOC%"
 }
 # stopped RUN RC PIDS...: the application exited with RC 0 and nothing of it is left
 stopped() {
@@ -278,6 +283,8 @@ app_nginx_upgrade() {
 				"old-workers: $(tally "$1" "$port" "$old_workers") all: $(tally "$1" "$port")"
 			[ "$(field failures "$line")" = 0 ] && [ "${n:-0}" -gt 0 ] &&
 				ok "$run $1:$port: $n requests during the upgrade, 0 failed" || bad "$run $1:$port during the upgrade: $line"
+			# both generations: the target holds during the upgrade too
+			check_locality $run "$1:$port during the upgrade" "$(tally "$1" "$port")"
 		done
 		wait_gone $old $old_workers && ok "$run: old master and workers gone" ||
 			bad "$run: old master or workers left: $old $old_workers"
