@@ -373,7 +373,7 @@ haproxy) need=$HAPROXY ;;
 node) need=$NODE ;;
 python) need=$PYTHON ;;
 selfcheck) need=${FSAPPS_SERVER:-fsbench-server} ;;
-*) need=sh ;;
+*) need="sh" ;;
 esac
 command -v "$need" >/dev/null 2>&1 || { echo "SKIP: $need not installed (scripts/install-deps.sh)"; rm -rf "$W"; exit 77; }
 

@@ -34,7 +34,7 @@ for f in "$FSAPPS_LIB" "$FSAPPS_SHIM" "$FSAPPS_LOAD" "$TEST"; do
 	[ -n "$f" ] && [ -f "$f" ] || { bad "missing libfsocket.so / fs-acceptlog.so / fsbench-load / apps-test.sh (apps.files)"; exit 1; }
 done
 # TCG: fewer requests, more time to start (node's workers take seconds).
-export FSAPPS_CONNS=${FSAPPS_CONNS:-400} FSAPPS_SETTLE=${FSAPPS_SETTLE:-3} FSAPPS_UPGRADE_SECS=${FSAPPS_UPGRADE_SECS:-10}
+export FSAPPS_CONNS="${FSAPPS_CONNS:-400}" FSAPPS_SETTLE="${FSAPPS_SETTLE:-3}" FSAPPS_UPGRADE_SECS="${FSAPPS_UPGRADE_SECS:-10}"
 export NODE=/usr/bin/node PYTHON=/usr/bin/python3
 
 echo "== module: insmod $FS_KO$params (old module on main: the redesign is on branch module-safety)"
