@@ -4,7 +4,7 @@
  * pinned to one CPU and loops: connect, send a small HTTP/1.0 request, read
  * the whole response, check "HTTP/1.x 200", close.
  *
- *   fsbench-load -p PORT [-a 127.0.0.1] [-t THREADS] [-n CONNS | -d SECONDS]
+ *   fsbench-load -p PORT [-a 127.0.0.1 | -a ::1] [-t THREADS] [-n CONNS | -d SECONDS]
  *                [-u PATH] [-T TIMEOUT_MS] [-N (no pinning)]
  *
  * Prints one line:  conns=N failures=F seconds=S rate=R (first error: ...)
@@ -24,7 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 
-static struct sockaddr_in target;
+static struct sockaddr_storage target;	/* IPv4 or IPv6 (-a) */
+static socklen_t target_len;
 static const char *path = "/";
 static long total_limit;	/* connections, 0 = use duration */
 static double duration = 5.0;
@@ -55,7 +56,7 @@ static int one_conn(const char *req, size_t rlen)
 	size_t got = 0;
 	ssize_t n;
 	struct timeval tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
-	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(target.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 	if (fd < 0) {
 		fail("socket", errno);
@@ -63,7 +64,7 @@ static int one_conn(const char *req, size_t rlen)
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&target, sizeof(target)) < 0) {
+	if (connect(fd, (struct sockaddr *)&target, target_len) < 0) {
 		fail("connect", errno);
 		goto bad;
 	}
@@ -89,6 +90,28 @@ static int one_conn(const char *req, size_t rlen)
 	return 0;
 bad:
 	close(fd);
+	return -1;
+}
+
+/* set_target: ADDR is an IPv4 or an IPv6 literal (no names, no scope). */
+static int set_target(const char *addr, int port)
+{
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&target;
+	struct sockaddr_in6 *v6 = (struct sockaddr_in6 *)&target;
+
+	memset(&target, 0, sizeof(target));
+	if (inet_pton(AF_INET, addr, &v4->sin_addr) == 1) {
+		v4->sin_family = AF_INET;
+		v4->sin_port = htons(port);
+		target_len = sizeof(*v4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, addr, &v6->sin6_addr) == 1) {
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		target_len = sizeof(*v6);
+		return 0;
+	}
 	return -1;
 }
 
@@ -142,9 +165,7 @@ int main(int argc, char **argv)
 		default: goto usage;
 		}
 	}
-	target.sin_family = AF_INET;
-	target.sin_port = htons(port);
-	if (port <= 0 || inet_pton(AF_INET, addr, &target.sin_addr) != 1)
+	if (port <= 0 || port > 65535 || set_target(addr, port) < 0)
 		goto usage;
 	sched_getaffinity(0, sizeof(all), &all);
 	for (i = 0; i < CPU_SETSIZE; i++)

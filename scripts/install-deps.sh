@@ -26,6 +26,8 @@ xz-utils
 iproute2
 nginx-light
 haproxy
+nodejs
+python3
 linux-headers-amd64
 debhelper
 dh-dkms

@@ -40,7 +40,7 @@ fi
 if want unit; then
 	stage "configure" cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 	stage "build" cmake --build "$build" -j"$(nproc)"
-	stage "host unit tests" ctest --test-dir "$build" --output-on-failure -j"$(nproc)"
+	stage "host unit tests" ctest --test-dir "$build" --output-on-failure -j"$(nproc)" -LE apps
 	# libFuzzer on the profile loader (clang, ASan+UBSan); 10-minute runs: docs/cli.md.
 	stage "profile loader fuzz smoke (30 s)" env FS_FUZZ_BUILD_DIR="$build-fuzz" "$top/tests/cli/fuzz.sh" 30
 	# The CLI once more under ASan + UBSan (its own build dir; CLI only).
@@ -73,6 +73,16 @@ if want fuzz; then
 	# 100,000 random ioctls from 4 threads, then rmmod (tests/vm/suites/fuzz.sh).
 	for k in $fuzz_kernels; do
 		stage "VM ioctl fuzz on $k" "$top/tests/vm/run" --kernel "$k" --suite fuzz --timeout 900
+	done
+fi
+if want apps; then
+	if ! want unit; then
+		stage "configure" cmake -S "$top" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+		stage "build" cmake --build "$build" -j"$(nproc)"
+	fi
+	stage "host real applications" ctest --test-dir "$build" --output-on-failure -L apps
+	for k in $vm_kernels; do
+		stage "VM real applications on $k" "$top/tests/vm/run" --kernel "$k" --suite apps --mem 2G --timeout 900
 	done
 fi
 if want packages; then
