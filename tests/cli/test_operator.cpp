@@ -372,6 +372,32 @@ TEST(Ps, ListsLibraryUsersTheirListenersAndModuleGroups)
 	EXPECT_EQ(j["module_loaded"], true);
 }
 
+TEST(Ps, OneSocketTablePerNetworkNamespace)
+{
+	FakeRoot fr(2);
+	const std::string hdr = "  sl  local_address rem_address   st\n";
+	fr.write("proc/net/tcp", hdr + "   0: 00000000:0050 00000000:0000 0A 0:0 0:0 0 0 0 11 1\n   1: junk\n");
+	fr.write("proc/600/net/tcp", hdr + "   0: 00000000:1F90 00000000:0000 0A 0:0 0:0 0 0 0 12 1\n");
+	for (int pid : {500, 501, 600}) {
+		fr.add_process(pid, "nginx");
+		fr.write("proc/" + std::to_string(pid) + "/maps", "7f00-7f01 r-xp 0 08:01 2 /usr/lib/libfsocket.so\n");
+		fs::create_directories(fr.dir() + "/proc/" + std::to_string(pid) + "/fd");
+		std::string ino = pid == 600 ? "12" : "11";
+		ASSERT_EQ(::symlink(("socket:[" + ino + "]").c_str(),
+				    (fr.dir() + "/proc/" + std::to_string(pid) + "/fd/3").c_str()),
+			  0);
+	}
+	fs::create_directories(fr.dir() + "/proc/600/ns");
+	ASSERT_EQ(::symlink("net:[4026532001]", (fr.dir() + "/proc/600/ns/net").c_str()), 0);
+	PsReport r = build_ps(Root(fr.dir()));
+	ASSERT_EQ(r.processes.size(), 3u);
+	EXPECT_EQ(r.processes[0].listening.at(0).endpoint(), "0.0.0.0:80");
+	EXPECT_EQ(r.processes[1].listening.at(0).endpoint(), "0.0.0.0:80");
+	EXPECT_EQ(r.processes[2].listening.at(0).endpoint(), "0.0.0.0:8080"); // its own namespace
+	ASSERT_EQ(r.warnings.size(), 1u) << joined(r.warnings);		 // read once for 500 and 501
+	EXPECT_NE(r.warnings[0].find("1 malformed line(s) in /proc/net/tcp{,6}"), std::string::npos);
+}
+
 TEST(Ps, PidListsAreMatchedExactly)
 {
 	EXPECT_TRUE(pid_list_contains("1,500,7", 500));

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <iostream>
+#include <map>
 
 #include "commands/commands.h"
 #include "commands/listeners_view.h"
@@ -52,14 +53,25 @@ PsReport build_ps(const Root &root)
 	r.listeners = read_listeners(root);
 	if (!r.listeners.warning.empty())
 		r.warnings.push_back(r.listeners.warning);
+	// Socket tables by network namespace: 64 workers of one server share one.
+	std::map<std::string, TcpTable> tables;
 	for (auto &pp : r.processes) {
 		std::vector<unsigned long long> inodes = socket_inodes(root, pp.pid);
 		// The process's own network namespace; /proc/net when not available.
-		std::string netdir = "/proc/" + std::to_string(pp.pid) + "/net";
-		TcpTable t = read_tcp_table(root, root.exists(netdir + "/tcp") ? netdir : "/proc/net");
-		if (t.bad_lines)
-			r.warnings.push_back(std::to_string(t.bad_lines) + " malformed line(s) in " + netdir +
-					     "/tcp{,6} skipped");
+		std::string proc = "/proc/" + std::to_string(pp.pid);
+		std::string netdir = root.exists(proc + "/net/tcp") ? proc + "/net" : "/proc/net";
+		std::string ns = root.readlink(proc + "/ns/net").value_or(netdir);
+		auto it = tables.find(ns);
+		if (it == tables.end()) {
+			it = tables.emplace(ns, read_tcp_table(root, netdir)).first;
+			if (it->second.bad_lines || it->second.truncated)
+				r.warnings.push_back(std::to_string(it->second.bad_lines) + " malformed line(s) in " +
+						     netdir + "/tcp{,6} skipped" +
+						     (it->second.truncated ? ", and lines past " +
+										     std::to_string(kTcpMaxLines)
+									   : std::string()));
+		}
+		const TcpTable &t = it->second;
 		for (const auto &s : t.sockets)
 			if (s.state == kTcpListen && std::binary_search(inodes.begin(), inodes.end(), s.inode))
 				pp.listening.push_back(s);
