@@ -6,6 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "commands/commands.h"
+#include "commands/journal_priority.h"
 
 namespace {
 
@@ -24,12 +25,17 @@ const SubcommandEntry kSubcommands[] = {
 	{"run", fsock::register_run},
 	{"off", fsock::register_off},
 	{"on", fsock::register_on},
+	{"profile", fsock::register_profile},
+	{"recommend", fsock::register_recommend},
+	{"ps", fsock::register_ps},
 };
 
 } // namespace
 
 int main(int argc, char **argv)
 {
+	// Under systemd: "<4>warning: ...", "<3>error: ..." for the journal.
+	auto journal = fsock::journal_priorities_for_stderr();
 	fsock::Globals g;
 	CLI::App app{"fastsocket " FASTSOCKET_VERSION_STRING
 		     " - per-CPU listen tables and network tuning for short-lived TCP connections"};
@@ -50,12 +56,16 @@ Typical use:
   fastsocket plan proxy                  # exact changes, nothing written
   fastsocket apply proxy                 # modprobe options, RPS/RFS/XPS, IRQs, sysctls
   fastsocket run -- haproxy -f /etc/haproxy/haproxy.cfg
-  fastsocket status [--json|--prometheus]
+  fastsocket status [--json|--prometheus [--output FILE]]
+  fastsocket profile list                # profiles, where each comes from, the active one
+  fastsocket recommend                   # which profile fits the servers and NICs here
+  fastsocket ps                          # processes using libfsocket.so and their listeners
   fastsocket off                         # per-CPU steering off at run time (fastsocket on: back)
   fastsocket revert                      # restore what apply changed
 
 Exit codes: 0 success; 1 operational failure (cannot read/write the system, rolled back);
-2 invalid profile or usage; status: 3 drift found; run: the program's exit code.
+2 invalid profile or usage; status: 3 drift found; apply --detailed-exitcode: 4 nothing
+to do; run: the program's exit code.
 Run `fastsocket SUBCOMMAND --help` for details.)");
 	try {
 		app.parse(argc, argv);

@@ -30,6 +30,9 @@ void register_status(CLI::App &app, Globals &g);
 void register_run(CLI::App &app, Globals &g);
 void register_off(CLI::App &app, Globals &g);
 void register_on(CLI::App &app, Globals &g);
+void register_profile(CLI::App &app, Globals &g);
+void register_recommend(CLI::App &app, Globals &g);
+void register_ps(CLI::App &app, Globals &g);
 
 // Load + validate a profile, printing diagnostics to err.  Returns kExitOk,
 // kExitInvalid (the profile is wrong) or kExitFailure (cannot read it).

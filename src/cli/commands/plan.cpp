@@ -2,6 +2,7 @@
 #include <iostream>
 
 #include "commands/commands.h"
+#include "commands/plan_json.h"
 #include "tuning/executor.h"
 #include "tuning/rfd_steering.h"
 #include "tuning/tuning.h"
@@ -71,19 +72,26 @@ void register_plan(CLI::App &app, Globals &g)
 	auto profile = std::make_shared<std::string>();
 	auto all = std::make_shared<bool>(false);
 	sub->add_option("profile", *profile, "Profile file or name")->required();
+	auto json_out = std::make_shared<bool>(false);
 	sub->add_flag("-a,--all", *all, "Also list values that already match (prefixed with '=')");
+	sub->add_flag("--json", *json_out, "Machine-readable JSON: every change {area, target, path, old, new, pending} and \"changed\"");
 	sub->footer(R"(Each line is "[area] target: current -> new".  `apply` executes this same plan.
 
 Examples:
   fastsocket plan /etc/fastsocket/profiles/proxy.yaml
   fastsocket plan web-server --all
   fastsocket plan web-server --root /tmp/fake-root   # a directory shaped like /
+  fastsocket plan proxy --json | jq .changed         # Ansible check mode
 
 Exit codes: 0 plan printed, 2 the profile is invalid, 1 the system cannot be read or
 the profile does not fit it (e.g. CPUs that are not online).)");
-	sub->callback([&g, profile, all]() {
+	sub->callback([&g, profile, all, json_out]() {
 		with_plan(g, *profile, "", [&](const Root &root, const Plan &plan, ModuleControl &) {
-			print_plan(plan, root, *all, std::cout);
+			if (*json_out)
+				std::cout << plan_json(plan).dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+					  << "\n";
+			else
+				print_plan(plan, root, *all, std::cout);
 			return static_cast<int>(kExitOk);
 		});
 	});

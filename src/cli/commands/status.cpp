@@ -4,13 +4,16 @@
 #include <iostream>
 #include <regex>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
 #include "commands/commands.h"
 #include "commands/listeners_view.h"
 #include "fastsocket_params.h"
+#include "profile/excerpt.h"
 #include "system/byte_string.h"
+#include "system/output_file.h"
 #include "system/saved_path.h"
 #include "system/secure_boot.h"
 #include "system/sysinfo.h"
@@ -447,6 +450,10 @@ void register_status(CLI::App &app, Globals &g)
 	auto profile = std::make_shared<std::string>();
 	auto *j = sub->add_flag("--json", *json_out, "Machine-readable JSON");
 	sub->add_flag("--prometheus", *prom, "Prometheus text format (node_exporter textfile collector)")->excludes(j);
+	auto output = std::make_shared<std::string>();
+	sub->add_option("--output,-o", *output,
+			"Write to FILE atomically (temporary file in its directory, fsync, rename; mode 0644) "
+			"instead of stdout: node_exporter never reads half a file");
 	sub->add_option("--profile", *profile,
 			"Compare the live system with this profile's plan instead of the last apply");
 	sub->footer(R"(Drift: values the last apply wrote (or that --profile wants) which the live
@@ -456,11 +463,12 @@ parameters.
 Examples:
   fastsocket status
   fastsocket status --json | jq .drift
-  fastsocket status --prometheus > /var/lib/prometheus/node-exporter/fastsocket.prom
+  fastsocket status --prometheus --output /var/lib/prometheus/node-exporter/fastsocket.prom
+  (fastsocket-metrics.timer does that every 30 s)
 
 Exit codes: 0 status printed and no drift, 3 status printed and drift found,
 2 the --profile is invalid, 1 the status could not be read.)");
-	sub->callback([&g, json_out, prom, profile]() {
+	sub->callback([&g, json_out, prom, profile, output]() {
 		Root root(g.root);
 		SysfsModuleControl mod(root);
 		StateStore store(root);
@@ -473,12 +481,22 @@ Exit codes: 0 status printed and no drift, 3 status printed and drift found,
 			}
 		}
 		StatusReport r = build_status(root, mod, store, profile->empty() ? nullptr : &p);
+		std::ostringstream text;
+		std::ostream &out = output->empty() ? std::cout : text;
 		if (*json_out)
-			render_json(r, std::cout);
+			render_json(r, out);
 		else if (*prom)
-			render_prometheus(r, std::cout);
+			render_prometheus(r, out);
 		else
-			render_text(r, std::cout);
+			render_text(r, out);
+		if (!output->empty()) {
+			int e = write_output_file(*output, text.str());
+			if (e) {
+				std::cerr << "error: cannot write " << path_excerpt(*output) << ": " << errno_text(e) << "\n";
+				g.exit_code = kExitFailure;
+				return;
+			}
+		}
 		g.exit_code = !r.errors.empty() ? kExitFailure : (r.drift.empty() ? kExitOk : 3);
 	});
 }

@@ -2,6 +2,7 @@
 #include "system/cpuset.h"
 #include "system/root.h"
 #include "profile/excerpt.h"
+#include "system/file_read.h"
 
 #include <algorithm>
 #include <cctype>
@@ -235,6 +236,15 @@ CpuSet CpuSet::intersect(const CpuSet &other) const
 	return r;
 }
 
+CpuSet CpuSet::without(const CpuSet &other) const
+{
+	CpuSet r;
+	for (unsigned c : cpus())
+		if (!other.test(c))
+			r.set(c);
+	return r;
+}
+
 bool CpuSet::operator==(const CpuSet &o) const
 {
 	unsigned n = span();
@@ -249,6 +259,74 @@ bool CpuSet::operator==(const CpuSet &o) const
 void CpuSet::trim()
 {
 	bits_.resize(span());
+}
+
+bool parse_isolcpus(const std::string &value, CpuSet *out, std::string *err)
+{
+	// Flags come first; the list starts at the first item that is not one.
+	std::size_t pos = 0;
+	while (pos < value.size()) {
+		std::size_t comma = value.find(',', pos);
+		std::string item = value.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+		if (item != "nohz" && item != "domain" && item != "managed_irq")
+			break;
+		pos = comma == std::string::npos ? value.size() : comma + 1;
+	}
+	std::string list = value.substr(pos);
+	if (list.empty()) {
+		*err = "isolcpus='" + excerpt(value) + "' names no CPU";
+		return false;
+	}
+	return CpuSet::parse_list(list, out, err);
+}
+
+IsolatedCpus read_isolated_cpus(const Root &root)
+{
+	IsolatedCpus r;
+	bool sysfs = false;
+	for (const char *f : {"/sys/devices/system/cpu/isolated", "/sys/devices/system/cpu/nohz_full"}) {
+		auto v = root.read_trimmed(f);
+		if (!v)
+			continue;
+		sysfs = true;
+		if (v->empty() || *v == "(null)") // nohz_full of kernels without it set
+			continue;
+		CpuSet s;
+		std::string err;
+		if (!CpuSet::parse_list(*v, &s, &err)) {
+			r.problems.push_back(std::string(f) + ": " + err);
+			continue;
+		}
+		for (unsigned c : s.cpus())
+			r.cpus.set(c);
+		r.source += (r.source.empty() ? "" : ", ") + std::string(f);
+	}
+	if (sysfs)
+		return r;
+	auto cmdline = read_regular_file(root.path("/proc/cmdline"), kMaxCmdlineBytes, nullptr);
+	if (!cmdline)
+		return r;
+	std::size_t pos = 0;
+	const std::string &c = *cmdline;
+	while (pos < c.size()) {
+		std::size_t end = c.find_first_of(" \t\n", pos);
+		std::string word = c.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+		pos = end == std::string::npos ? c.size() : end + 1;
+		bool iso = word.compare(0, 9, "isolcpus=") == 0, nohz = word.compare(0, 10, "nohz_full=") == 0;
+		if (!iso && !nohz)
+			continue;
+		CpuSet s;
+		std::string err;
+		bool ok = iso ? parse_isolcpus(word.substr(9), &s, &err) : CpuSet::parse_list(word.substr(10), &s, &err);
+		if (!ok) {
+			r.problems.push_back("/proc/cmdline: " + err);
+			continue;
+		}
+		for (unsigned cpu : s.cpus())
+			r.cpus.set(cpu);
+		r.source = "/proc/cmdline";
+	}
+	return r;
 }
 
 } // namespace fsock

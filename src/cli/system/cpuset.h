@@ -37,6 +37,8 @@ public:
 	unsigned span() const;
 	std::vector<unsigned> cpus() const;
 	CpuSet intersect(const CpuSet &other) const;
+	// The CPUs of this set that are not in `other`.
+	CpuSet without(const CpuSet &other) const;
 
 	bool operator==(const CpuSet &o) const;
 	bool operator!=(const CpuSet &o) const { return !(*this == o); }
@@ -45,5 +47,23 @@ private:
 	void trim();
 	std::vector<bool> bits_;
 };
+
+class Root;
+
+// CPUs kept away from kernel housekeeping work (isolcpus=, nohz_full=):
+// `all` in a profile leaves them out, so RPS, XPS and queue IRQs do not
+// land on CPUs reserved for latency-critical work.  Read from
+// /sys/devices/system/cpu/{isolated,nohz_full}; when neither exists,
+// from isolcpus= and nohz_full= on /proc/cmdline.
+struct IsolatedCpus {
+	CpuSet cpus;
+	std::string source;		   // the files the CPUs came from, for the plan note
+	std::vector<std::string> problems; // values that could not be parsed (ignored)
+};
+constexpr std::size_t kMaxCmdlineBytes = 64 * 1024;
+IsolatedCpus read_isolated_cpus(const Root &root);
+// The CPU list of an isolcpus= value: "[flag,...,]LIST" with flags nohz,
+// domain, managed_irq.  False with *err on a malformed value.
+bool parse_isolcpus(const std::string &value, CpuSet *out, std::string *err);
 
 } // namespace fsock

@@ -145,8 +145,12 @@ int Root::write_atomic(const std::string &abs, const std::string &data, unsigned
 	int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return errno;
+	// The mode asked for, whatever the umask (node_exporter reads .prom files
+	// as another user).
+	if (::fchmod(fd, mode) != 0)
+		e = errno;
 	std::size_t off = 0;
-	while (off < data.size()) {
+	while (!e && off < data.size()) {
 		ssize_t n = ::write(fd, data.data() + off, data.size() - off);
 		if (n < 0) {
 			if (errno == EINTR)

@@ -263,6 +263,13 @@ int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const Sta
 	if (!skipped.empty())
 		out << ", " << skipped.size() << " IRQ(s) skipped";
 	out << "; saved state in " << root.path(store.path()) << " (undo with `fastsocket revert`)\n";
+	if (opt.report) {
+		for (const Change *c : done)
+			opt.report->written.push_back(*c);
+		opt.report->module_action = do_reload ? "reloaded" : do_load ? "loaded" : "";
+		opt.report->xdp_attached = static_cast<unsigned>(attached);
+		opt.report->changed = !done.empty() || attached || do_load || do_reload;
+	}
 	if (want_reload && !do_reload)
 		out << "module parameters differ from the running fastsocket.ko; they take effect at its next load "
 		       "(--defer-reload)\n";

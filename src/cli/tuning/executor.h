@@ -9,6 +9,8 @@
 #pragma once
 
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "system/module_control.h"
 #include "system/state_store.h"
@@ -16,8 +18,18 @@
 
 namespace fsock {
 
+// What an apply did (`apply --json`); left as is (changed false) when it
+// had nothing to do or failed.
+struct ApplyReport {
+	bool changed = false;
+	std::vector<Change> written; // in write order, with their old values
+	std::string module_action;   // "loaded", "reloaded" or ""
+	unsigned xdp_attached = 0;
+};
+
 struct ExecOptions {
 	bool defer_reload = false;
+	ApplyReport *report = nullptr; // filled by apply_plan when not null
 };
 
 int apply_plan(const Root &root, const Plan &plan, ModuleControl &mod, const StateStore &store,

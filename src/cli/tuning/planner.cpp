@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "tuning/tuning.h"
+#include "system/tuned.h"
 
 #include "tuning/rfd_steering.h"
 
@@ -9,12 +10,13 @@ CpuSet resolve_cpus(const PlanInput &in, const CpuSpec &spec, const Interface *i
 {
 	switch (spec.kind) {
 	case CpuSpec::Kind::All:
-		return in.topo.online;
+		return in.topo.online.without(in.isolated);
 	case CpuSpec::Kind::NumaLocal: {
+		CpuSet usable = in.topo.online.without(in.isolated);
 		if (!iface || iface->numa_node < 0)
-			return in.topo.online;
-		CpuSet s = node_cpus(in.root, iface->numa_node).intersect(in.topo.online);
-		return s.empty() ? in.topo.online : s;
+			return usable;
+		CpuSet s = node_cpus(in.root, iface->numa_node).intersect(usable);
+		return s.empty() ? usable : s;
 	}
 	case CpuSpec::Kind::List: {
 		CpuSet s = spec.list.intersect(in.topo.online);
@@ -58,6 +60,35 @@ void add_change(const PlanInput &in, Plan *plan, const std::string &area, const 
 	plan->changes.push_back(c);
 }
 
+namespace {
+
+// `all` and `numa-local` leave isolated / nohz_full CPUs out; the plan says so.
+void exclude_isolated_cpus(const Root &root, const Profile &profile, PlanInput *in, Plan *plan)
+{
+	IsolatedCpus iso = read_isolated_cpus(root);
+	for (const auto &p : iso.problems)
+		plan->warnings.push_back("isolated CPUs: " + p + "; ignored");
+	CpuSet isolated = iso.cpus.intersect(plan->topo.online);
+	if (isolated.empty())
+		return;
+	bool uses_all = false;
+	for (const Profile::Steering *s : {&profile.rps, &profile.xps, &profile.irq})
+		uses_all |= s->enabled && s->cpus.kind != CpuSpec::Kind::List;
+	if (!uses_all)
+		return;
+	CpuSet rest = plan->topo.online.without(isolated);
+	if (rest.empty()) {
+		plan->warnings.push_back("every online CPU is isolated (" + isolated.to_list() + ", " + iso.source +
+					 "): `all` keeps them all");
+		return;
+	}
+	in->isolated = isolated;
+	plan->notes.push_back("cpus: isolated/nohz_full CPUs " + isolated.to_list() + " (" + iso.source +
+			      ") are left out of `all` and `numa-local`: using " + rest.to_list());
+}
+
+} // namespace
+
 Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &mod)
 {
 	Plan plan;
@@ -78,6 +109,7 @@ Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &m
 						"no queue or IRQ is tuned");
 	}
 	PlanInput in{root, profile, plan.topo, plan.interfaces};
+	exclude_isolated_cpus(root, profile, &in, &plan);
 	plan_sysctl(in, &plan);
 	plan_rfs_global(in, &plan);
 	for (const auto &i : plan.interfaces) {
@@ -89,6 +121,7 @@ Plan build_plan(const Root &root, const Profile &profile, const ModuleControl &m
 	plan_irqbalance(in, &plan);
 	plan_modprobe(in, mod, &plan);
 	plan_rfd_steering(in, &plan);
+	add_tuned_warnings(root, &plan);
 	return plan;
 }
 

@@ -27,6 +27,9 @@ struct PlanInput {
 	const Profile &profile;
 	const Topology &topo;
 	const std::vector<Interface> &interfaces;
+	// Isolated / nohz_full CPUs (system/cpuset.h): left out of `all` and
+	// `numa-local`, never out of an explicit list.
+	CpuSet isolated = {};
 };
 
 // The CPUs a CpuSpec means on this system (for `numa-local`, near `iface`).
