@@ -124,8 +124,12 @@ static int claim(struct fs_group *g, int c)
 	    !__atomic_compare_exchange_n(&g->ent[c].locked, &expect, 1, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return -1;
-	/* Across processes: the module's JOIN decides (after the listener exists). */
-	if (!g->module && fs_slot_take(g, c) < 0) {
+	/*
+	 * Across processes: one per CPU, with or without the module.  With it,
+	 * JOIN decides for listeners we make; the lock also tells whether a
+	 * master's shared spare that still listens has a live worker.
+	 */
+	if (fs_slot_take(g, c) < 0) {
 		__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
 		return -1;
 	}
@@ -134,8 +138,7 @@ static int claim(struct fs_group *g, int c)
 
 static void unclaim(struct fs_group *g, int c)
 {
-	if (!g->module)
-		fs_slot_release(g, c);
+	fs_slot_release(g, c);
 	__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
 }
 
@@ -165,7 +168,7 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 {
 	struct fs_entry *e;
 	cpu_set_t cur;
-	int cpu, local, shared = 0, from = 0, adopt = 0;
+	int cpu, local, shared = 0, from = 0;
 
 	if (!fs_sockopt_copyable(g->fd))
 		return NULL;
@@ -174,11 +177,6 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 again:
 	shared = 0;
 	cpu = pick_cpu(g, &cur, from);
-	if (cpu < 0 && g->module && !adopt && from > 0) {
-		adopt = 1;	/* every free CPU tried: serve a busy spare */
-		from = 0;
-		goto again;
-	}
 	if (cpu < 0) {
 		fs_log(1, "fd %d (port %d): no free CPU slot; global listener",
 		       g->fd, g->port);
@@ -198,16 +196,12 @@ again:
 		if (g->module &&
 		    fs_real.getsockopt(e->spare_fd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &al) == 0 &&
 		    acc) {
-			if (!adopt) {	/* another CPU may be free: that first */
-				unclaim(g, cpu);
-				from = cpu + 1;
-				goto again;
-			}
 			/*
-			 * Module: the spare already listens (its worker died and
-			 * the master keeps the socket, or another worker serves
-			 * it): serve it too, never stop it (shared = 2).  Below,
-			 * JOIN steers CPU cpu to it again, EEXIST: it still does.
+			 * Module: the spare already listens although we hold
+			 * CPU cpu's slot lock, so the worker that served it died
+			 * and the master keeps the socket (and its queue): serve
+			 * it as it is, never stop it (shared = 2).  Below, JOIN
+			 * says EEXIST: the module still steers CPU cpu to it.
 			 */
 			local = e->spare_fd;
 			shared = 2;

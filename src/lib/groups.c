@@ -110,7 +110,7 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 			e->spare_fd = -1;
 			e->epfd = -1;
 		}
-		if (!module && fs_slots_create(g) < 0) {
+		if (fs_slots_create(g) < 0) {
 			__atomic_store_n(&g->used, 0, __ATOMIC_RELEASE);
 			return NULL;
 		}
@@ -166,7 +166,7 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 	e->in_epoll = 0;
 	e->shared = 0;
 	e->module = 0;
-	if (e->locked && !e->module) {
+	if (e->locked) {
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
 	}

@@ -194,7 +194,7 @@ static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
 					 __ATOMIC_RELAXED))
 		return NULL;
 	if (!fs_ident_same(e->local_fd, &e->id) ||
-	    (!e->module && fs_slot_take(g, c) < 0) ||
+	    fs_slot_take(g, c) < 0 ||
 	    fs_real.listen(e->local_fd, g->backlog) < 0 ||
 	    (e->module && fs_module_join(g, e->local_fd, c) != c)) {
 		fs_entry_drop(g, c, 0);	/* taken meanwhile: a fresh spawn */

@@ -26,6 +26,8 @@ PER=${FS_RFD_CONNS:-150}
 W=/tmp/rfd
 mkdir -p $W/run
 export FASTSOCKET_RUNDIR=$W/run
+# The library writes its start-up line to stderr only when asked; 2. checks it.
+export FASTSOCKET_VERBOSE=1
 for f in "$LIB" "$PROBE"; do
 	[ -n "$f" ] && [ -f "$f" ] || { bad "missing libfsocket.so / rfd-probe (rfd.files)"; exit 1; }
 done
