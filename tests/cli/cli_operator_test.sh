@@ -13,14 +13,6 @@ fail=0
 t=$(mktemp -d /tmp/fastsocket-cli-ops.XXXXXX)
 trap 'rm -rf "$t"' EXIT
 
-check() { # check NAME EXPECTED_RC ACTUAL_RC
-	if [ "$2" != "$3" ]; then echo "FAIL: $1: exit code $3, expected $2"; fail=1; else echo "ok: $1"; fi
-}
-contains() { # contains NAME FILE TEXT
-	if grep -qF -- "$3" "$2"; then echo "ok: $1"; else
-		echo "FAIL: $1: '$3' not in:"; sed 's/^/    /' "$2"; fail=1
-	fi
-}
 show() { echo "--- $1"; sed 's/^/    /' "$2"; }
 
 for c in recommend ps "profile list"; do

@@ -1,5 +1,22 @@
 # Shell helpers for the CLI tests that drive the binary: a tree shaped like /
-# (sourced by cli_binary_test.sh and cli_state_test.sh).
+# (sourced by cli_binary_test.sh, cli_operator_test.sh and cli_state_test.sh),
+# and the two checks they report with (they set fail=1 on a failure).
+
+check() { # check NAME EXPECTED_RC ACTUAL_RC
+	if [ "$2" != "$3" ]; then
+		echo "FAIL: $1: exit code $3, expected $2"
+		fail=1
+	else
+		echo "ok: $1"
+	fi
+}
+contains() { # contains NAME FILE TEXT
+	if grep -qF -- "$3" "$2"; then echo "ok: $1"; else
+		echo "FAIL: $1: '$3' not in:"
+		sed 's/^/    /' "$2"
+		fail=1
+	fi
+}
 
 # fake_sysctls DIR: the sysctls the shipped profiles set, at kernel defaults.
 fake_sysctls() {
