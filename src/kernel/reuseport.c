@@ -135,6 +135,39 @@ static struct bpf_prog *fsocket_build_prog(const u32 *idx, u32 gidx)
 	return err ? ERR_PTR(err) : prog;
 }
 
+/*
+ * reuseport_attach_prog() and reuseport_detach_prog() check sk_reuseport_cb,
+ * then read it again under reuseport_lock and use it unchecked: a close of
+ * @sk in between (inet_unhash) oopses there (the ioctl fuzzer hit it on 5.10
+ * while the off switch removed groups).  Their callers in the kernel
+ * (sock_setsockopt) hold the socket lock, which a close takes too: so do we.
+ * -ENOENT: @sk left the reuseport group first.
+ */
+static int fsocket_attach_prog(struct sock *sk, struct bpf_prog *prog)
+{
+	int err = -ENOENT;
+
+	lock_sock(sk);
+	if (rcu_access_pointer(sk->sk_reuseport_cb))
+		err = reuseport_attach_prog(sk, prog);
+	release_sock(sk);
+	return err;
+}
+
+static int fsocket_detach_prog(struct sock *sk, const struct bpf_prog *ours)
+{
+	int err = -ENOENT;
+
+	lock_sock(sk);
+	if (rcu_access_pointer(sk->sk_reuseport_cb)) {
+		err = 0;
+		if (ours && fsocket_current_prog(sk) == ours)
+			err = reuseport_detach_prog(sk);
+	}
+	release_sock(sk);
+	return err;
+}
+
 /* A socket of the group that is still in the reuseport group. */
 static struct sock *fsocket_group_member(struct fsocket_group *g)
 {
@@ -204,7 +237,15 @@ int fsocket_steer(struct fsocket_group *g)
 			err = PTR_ERR(prog);
 			break;
 		}
-		err = reuseport_attach_prog(member, prog);
+		err = fsocket_attach_prog(member, prog);
+		if (err == -ENOENT) {
+			/* That member closed meanwhile: another one, if any. */
+			bpf_prog_destroy(prog);
+			member = fsocket_group_member(g);
+			if (!member)
+				break;
+			continue;
+		}
 		if (err) {
 			bpf_prog_destroy(prog);
 			break;
@@ -227,9 +268,14 @@ int fsocket_steer(struct fsocket_group *g)
 /* Plain SO_REUSEPORT hashing again (only if the program is ours). */
 void fsocket_steer_off(struct fsocket_group *g)
 {
-	struct sock *member = fsocket_group_member(g);
+	struct sock *member;
+	int tries;
 
-	if (member && g->prog && fsocket_current_prog(member) == g->prog)
-		reuseport_detach_prog(member);
+	/* A member that closes meanwhile: detach through another one. */
+	for (tries = 0; tries < 4; tries++) {
+		member = fsocket_group_member(g);
+		if (!member || fsocket_detach_prog(member, g->prog) != -ENOENT)
+			break;
+	}
 	g->prog = NULL;
 }
