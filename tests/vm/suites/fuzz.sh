@@ -124,7 +124,12 @@ round() {
 	name=$1 bin=$2 count=$3
 	shift 3
 	if [ ! -x "$bin" ]; then
-		echo "SKIP: fuzz: $name: $bin not built"
+		# The 32-bit build needs gcc-multilib; the 64-bit one always exists
+		# after a build, so its absence must not read as a clean run.
+		case $name in
+		64-bit) fail "$name: $bin not built (build first: cmake --build)" ;;
+		*) echo "SKIP: fuzz: $name: $bin not built" ;;
+		esac
 		return
 	fi
 	tcp_before=$(awk '/^TCP:/ { print $3 }' /proc/net/sockstat)
