@@ -82,17 +82,24 @@ sockets() {
 		END { printf "sockets used %d, TCP inuse %d, orphan %d", s, t, o }' /proc/net/sockstat
 }
 
+# settle ROW BEFORE: the third field of /proc/net/sockstat's ROW line once it
+# is back to BEFORE or less, or its value after 10 s; printed.
+settle() {
+	i=0
+	while :; do
+		v=$(awk -v row="$1:" '$1 == row { print $3 }' /proc/net/sockstat)
+		[ "$v" -le "$2" ] || [ $i -ge 20 ] && break
+		sleep 0.5
+		i=$((i + 1))
+	done
+	echo "$v"
+}
+
 # no_socket_left NAME: once the fuzzer is gone and the module unloaded, the
 # kernel holds no more TCP sockets than before it (loopback connections end
 # in TIME_WAIT, which is not counted); a socket the module kept is a leak.
 no_socket_left() {
-	i=0
-	while [ $i -lt 20 ]; do
-		now=$(awk '/^TCP:/ { print $3 }' /proc/net/sockstat)
-		[ "$now" -le "$tcp_before" ] && break
-		sleep 0.5
-		i=$((i + 1))
-	done
+	now=$(settle TCP "$tcp_before")
 	if [ "$now" -le "$tcp_before" ]; then
 		pass "$1: no TCP socket left ($(sockets); before: TCP inuse $tcp_before)"
 	else
@@ -105,13 +112,7 @@ no_socket_left() {
 # module still loaded, every socket is freed within 10 s: a socket that
 # lives on until rmmod is a leak for a module that stays loaded for months.
 no_socket_held() {
-	i=0
-	while [ $i -lt 20 ]; do
-		used=$(awk '/^sockets:/ { print $3 }' /proc/net/sockstat)
-		[ "$used" -le "$used_before" ] && break
-		sleep 0.5
-		i=$((i + 1))
-	done
+	used=$(settle sockets "$used_before")
 	if [ "$used" -le "$used_before" ]; then
 		pass "$1: every socket freed with the module loaded ($(sockets))"
 	else
