@@ -402,4 +402,6 @@ __attribute__((constructor)) static void fs_init(void)
 	}
 	pthread_atfork(NULL, NULL, child_handler);
 	__atomic_store_n(&fs.ready, 1, __ATOMIC_RELEASE);
+	if (fs.backend != FS_BACKEND_OFF)
+		fs_adopt_inherited();
 }

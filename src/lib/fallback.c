@@ -13,7 +13,8 @@
  * SO_INCOMING_CPU is n.  Only then, and only in mode 2, is the thread pinned
  * (undone if that fails).
  *
- * CPU slots are POSIX record locks on the group's memfd (fdstate.c).
+ * CPU slots are POSIX record locks on the application's listening socket
+ * (fdstate.c): every process holding it sees them, however it got it.
  */
 #include "fsock.h"
 

@@ -9,20 +9,21 @@
  *
  * Also here: the library's own fds are moved out of the application's way
  * (to high numbers, so the application's next socket() or open() gets the
- * number it would get without the library), and the CPU slot locks: one
- * memfd per listen group, byte n = CPU n, locked with POSIX record locks.
- * Those belong to a process (not inherited by fork, dropped at exit), need
- * no file in a shared directory and no permissions: workers that dropped
- * privileges use the memfd they inherited from the master.
+ * number it would get without the library), and the CPU slot locks: POSIX
+ * record locks on the application's listening socket itself, byte n = CPU n.
+ * Every process that holds the listener sees the same locks however it got
+ * it (fork, exec with inherited fds as in nginx's binary upgrade, SCM_RIGHTS
+ * as in Node's cluster, socket activation); they belong to a process (not
+ * inherited by fork, dropped at exit), need no file and no permissions.
+ * One catch: a process drops all its locks on a file when it closes any fd
+ * of it, so closing a dup of a listener re-takes them (fs_slots_relock).
  */
 #include "fsock.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 int fs_ident_of(int fd, struct fs_ident *id)
@@ -91,23 +92,13 @@ int fs_in_other_process(void)
 
 /* ---- CPU slot locks ------------------------------------------------------ */
 
-int fs_slots_create(struct fs_group *g)
-{
-	int fd = (int)syscall(SYS_memfd_create, "fastsocket-slots", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return -1;
-	g->slot_fd = fs_hide_fd(fd, &g->slot_id);
-	return 0;
-}
-
 static int slot_lock(struct fs_group *g, int cpu, short type)
 {
 	struct flock fl = { .l_type = type, .l_whence = SEEK_SET, .l_start = cpu, .l_len = 1 };
 
-	if (g->slot_fd < 0 || !fs_ident_same(g->slot_fd, &g->slot_id))
+	if (g->fd < 0 || !fs_ident_same(g->fd, &g->id))
 		return -1;
-	return fcntl(g->slot_fd, F_SETLK, &fl);
+	return fcntl(g->fd, F_SETLK, &fl);
 }
 
 /* Take CPU @cpu of group g for this process: 0, or -1 (taken elsewhere). */
@@ -119,4 +110,15 @@ int fs_slot_take(struct fs_group *g, int cpu)
 void fs_slot_release(struct fs_group *g, int cpu)
 {
 	slot_lock(g, cpu, F_UNLCK);
+}
+
+/* After a close of another fd of g's listener: the slots we hold, again. */
+void fs_slots_relock(struct fs_group *g)
+{
+	int c;
+
+	for (c = 0; c < fs.ncpu; c++)
+		if (__atomic_load_n(&g->ent[c].locked, __ATOMIC_ACQUIRE) &&
+		    slot_lock(g, c, F_WRLCK) < 0)
+			fs_log(2, "fd %d: CPU %d slot lost to another process", g->fd, c);
 }

@@ -84,11 +84,19 @@ struct fs_group {
 	int app_excl;		/* the application asked for EPOLLEXCLUSIVE */
 	int nlocal;		/* local listeners of this process (atomic) */
 	int nstash;		/* parked connections over all entries (atomic) */
+	/*
+	 * A thread watching the listener without a local listener (every CPU
+	 * was taken, e.g. by the old workers of an nginx binary upgrade): its
+	 * epoll set, retried from accept() while connections reach it.
+	 */
+	int wait_epfd;		/* -1: nobody waits */
+	struct fs_ident wait_epid;
+	struct epoll_event wait_ev;
+	unsigned long wait_thread;	/* pthread_self() of the watcher */
+	long wait_next_ms;	/* next retry, CLOCK_MONOTONIC_COARSE */
 	int kick_fd;		/* eventfd telling an epoll set "accept: stash", -1 */
 	int kick_epfd;
 	struct fs_ident kick_id;
-	int slot_fd;		/* memfd whose byte n is CPU n's slot lock, -1 */
-	struct fs_ident slot_id;
 	int port;
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
@@ -164,9 +172,9 @@ FS_HIDDEN int fs_ident_same(int fd, const struct fs_ident *id);
 FS_HIDDEN void fs_close_own(int fd, const struct fs_ident *id);
 FS_HIDDEN int fs_hide_fd(int fd, struct fs_ident *id);
 FS_HIDDEN int fs_in_other_process(void);
-FS_HIDDEN int fs_slots_create(struct fs_group *g);
 FS_HIDDEN int fs_slot_take(struct fs_group *g, int cpu);
 FS_HIDDEN void fs_slot_release(struct fs_group *g, int cpu);
+FS_HIDDEN void fs_slots_relock(struct fs_group *g);
 
 /* groups.c */
 FS_HIDDEN struct fs_group *fs_group_of(int fd);
@@ -181,9 +189,10 @@ FS_HIDDEN void fs_after_fork_child(void);
 
 /* ops.c: operations common to both back ends, called by interpose.c. */
 FS_HIDDEN int fs_listen(int fd, int backlog);
+FS_HIDDEN void fs_adopt_listener(int fd);
+FS_HIDDEN void fs_adopt_inherited(void);
 FS_HIDDEN int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev);
 FS_HIDDEN int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags);
-FS_HIDDEN int fs_close_listener(int fd);
 FS_HIDDEN int fs_shutdown_listener(int fd, int how);
 FS_HIDDEN void fs_listener_setsockopt(int fd, int level, int name, const void *val,
 				      socklen_t len);

@@ -12,10 +12,14 @@
 #include "fsock.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <netinet/in.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /*
@@ -89,8 +93,8 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 		g->module = module;
 		g->added_reuseport = 0;
 		g->app_excl = 0;
-		g->slot_fd = -1;
 		g->kick_fd = -1;
+		g->wait_epfd = -1;
 		g->nlocal = 0;
 		g->nstash = 0;
 		g->addrlen = sizeof(g->addr);
@@ -109,10 +113,6 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 			e->local_fd = -1;
 			e->spare_fd = -1;
 			e->epfd = -1;
-		}
-		if (fs_slots_create(g) < 0) {
-			__atomic_store_n(&g->used, 0, __ATOMIC_RELEASE);
-			return NULL;
 		}
 		__atomic_store_n(&g->used, 2, __ATOMIC_RELEASE);
 		fs_set_kind(fd, FD_LISTEN);
@@ -184,8 +184,6 @@ void fs_group_release(struct fs_group *g, int app_fd_ours)
 
 	for (c = 0; c < fs.ncpu; c++)
 		fs_entry_drop(g, c, 1);
-	fs_close_own(g->slot_fd, &g->slot_id);
-	g->slot_fd = -1;
 	fs_close_own(g->kick_fd, &g->kick_id);
 	g->kick_fd = -1;
 	if (app_fd_ours)
@@ -212,8 +210,6 @@ void fs_forget_internal(int fd)
 
 		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2)
 			continue;
-		if (g->slot_fd == fd)
-			g->slot_fd = -1;
 		for (c = 0; c < fs.ncpu; c++) {
 			struct fs_entry *e = &g->ent[c];
 
@@ -291,6 +287,7 @@ void fs_after_fork_child(void)
 
 		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2)
 			continue;
+		g->wait_epfd = -1;	/* the parent's watcher, not ours */
 		for (c = 0; c < fs.ncpu; c++) {
 			struct fs_entry *e = &g->ent[c];
 
@@ -308,4 +305,31 @@ void fs_after_fork_child(void)
 			e->module = 0;
 		}
 	}
+}
+
+/*
+ * At start: every listening TCP socket the process was born with becomes a
+ * group (fs_adopt_listener).  /proc/self/fd is read with getdents64 into a
+ * stack buffer (no allocation); nothing to adopt without /proc.
+ */
+void fs_adopt_inherited(void)
+{
+	char buf[4096];
+	int dir = open("/proc/self/fd", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	long n, off;
+
+	if (dir < 0)
+		return;
+	while ((n = syscall(SYS_getdents64, dir, buf, sizeof(buf))) > 0) {
+		for (off = 0; off < n;) {
+			struct dirent64 *d = (struct dirent64 *)(buf + off);
+			char *end;
+			long fd = strtol(d->d_name, &end, 10);
+
+			off += d->d_reclen;
+			if (end != d->d_name && !*end && fd != dir && fd >= 0 && fd < fs.nfd)
+				fs_adopt_listener((int)fd);
+		}
+	}
+	fs_real.close(dir);
 }

@@ -137,14 +137,24 @@ static inline void closing(int fd)
 
 FS_API int close(int fd)
 {
+	struct fs_group *g = NULL;
+	int rc;
+
 	NEED(close);
 	if (OUT_STATS())
 		fs_out_closing(fd);
 	if (!fs_real.close)
 		return syscall(SYS_close, fd);
-	if (ACTIVE())
-		closing(fd);
-	return fs_real.close(fd);
+	if (!ACTIVE())
+		return fs_real.close(fd);
+	if (__builtin_expect(fs_kind(fd) == FD_LISTEN, 0))
+		g = fs_group_of(fd);
+	closing(fd);
+	rc = fs_real.close(fd);
+	/* A dup of the listener lives on: closing this fd dropped our slot locks. */
+	if (g && __atomic_load_n(&g->used, __ATOMIC_ACQUIRE) == 2 && !fs_in_other_process())
+		fs_slots_relock(g);
+	return rc;
 }
 
 static void closing_range(unsigned int first, unsigned int last)

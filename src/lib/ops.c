@@ -11,7 +11,9 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -20,11 +22,50 @@
 
 /* ---- listen ---------------------------------------------------------- */
 
+/*
+ * SO_REUSEPORT on fd unless the application set it: 1 already on, 2 set
+ * by us (reads as 0 to the application), -1 cannot.
+ */
+static int add_reuseport(int fd)
+{
+	int one = 1, on = 0;
+	socklen_t l = sizeof(on);
+
+	if (fs_real.getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &l) == 0 && on)
+		return 1;
+	if (fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
+		return -1;
+	return 2;
+}
+
+static void undo_reuseport(int fd, int on)
+{
+	int zero = 0, saved = errno;
+
+	if (on == 2)
+		fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero));
+	errno = saved;
+}
+
+/* A listening fd becomes a listen group (module: registered first). */
+static struct fs_group *make_group(int fd, int backlog, int on)
+{
+	struct fs_group *g;
+
+	if (fs.backend == FS_BACKEND_MODULE && fs_module_listen(fd) < 0)
+		return NULL;	/* listening, not accelerated */
+	g = fs_group_new(fd, backlog, fs.backend == FS_BACKEND_MODULE);
+	if (g) {
+		g->added_reuseport = on == 2;
+		fs_user_prepare(g);
+	}
+	return g;
+}
+
 int fs_listen(int fd, int backlog)
 {
 	struct fs_group *g;
-	int kind = fs_kind(fd), one = 1, zero = 0, on = 0, rc, c;
-	socklen_t l = sizeof(on);
+	int kind = fs_kind(fd), on, rc, c;
 
 	if (fs_in_other_process())
 		return fs_real.listen(fd, backlog);
@@ -51,29 +92,52 @@ int fs_listen(int fd, int backlog)
 	 * SO_REUSEPORT now, not at bind(): the application's bind() saw plain
 	 * semantics (a second bind to the port fails as without the library).
 	 */
-	if (fs_real.getsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, &l) < 0 || !on) {
-		if (fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
-			return fs_real.listen(fd, backlog);
-		on = 2;		/* ours */
-	}
+	on = add_reuseport(fd);
+	if (on < 0)
+		return fs_real.listen(fd, backlog);
 	rc = fs_real.listen(fd, backlog);
-	if (rc == 0 && fs.backend == FS_BACKEND_MODULE && fs_module_listen(fd) < 0)
-		rc = 1;		/* listening, not accelerated */
-	if (rc != 0) {
-		if (on == 2) {
-			int saved = errno;
+	if (rc < 0 || !make_group(fd, backlog, on))
+		undo_reuseport(fd, on);
+	return rc;
+}
 
-			fs_real.setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &zero, sizeof(zero));
-			errno = saved;
-		}
-		return rc < 0 ? rc : 0;
+static int somaxconn(void)
+{
+	char b[16] = "";
+	int fd = open("/proc/sys/net/core/somaxconn", O_RDONLY | O_CLOEXEC), n = 0;
+
+	if (fd >= 0) {
+		if (read(fd, b, sizeof(b) - 1) < 0)
+			b[0] = 0;
+		fs_real.close(fd);
+		n = atoi(b);
 	}
-	g = fs_group_new(fd, backlog, fs.backend == FS_BACKEND_MODULE);
-	if (g) {
-		g->added_reuseport = on == 2;
-		fs_user_prepare(g);
-	}
-	return 0;
+	return n > 0 ? n : 4096;
+}
+
+/*
+ * A listener this process did not make: inherited across exec (nginx's
+ * binary upgrade hands its listeners to the new binary), from systemd
+ * (LISTEN_FDS), or any other way a server starts with listening sockets.
+ * It becomes a group as if listen() had been called here; its backlog is
+ * unknown, so local listeners get net.core.somaxconn (the kernel's cap).
+ */
+void fs_adopt_listener(int fd)
+{
+	int v = 0, on;
+	socklen_t l = sizeof(v);
+
+	if (fs_kind(fd) != FD_NONE || fs_classify_fd(fd) != FD_TCP ||
+	    fs_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &v, &l) < 0 || !v ||
+	    !fs_sockopt_copyable(fd))
+		return;
+	on = add_reuseport(fd);
+	if (on < 0)
+		return;
+	if (!make_group(fd, somaxconn(), on))
+		undo_reuseport(fd, on);
+	else
+		fs_log(1, "fd %d: inherited listener adopted", fd);
 }
 
 /* ---- epoll ------------------------------------------------------------- */
@@ -251,6 +315,14 @@ static void unkick(struct fs_group *g)
 	fs_close_own(fd, &g->kick_id);
 }
 
+static long coarse_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
 {
 	struct fs_entry *e = thread_entry(g);
@@ -263,8 +335,43 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
 		fs_log(2, "fd %d: adding the local listener to epoll failed (%s)",
 		       g->fd, strerror(errno));
 		fs_entry_drop(g, (int)(e - g->ent), 0);
+		e = NULL;
+	}
+	if (e) {
+		if (g->wait_epfd == epfd)
+			g->wait_epfd = -1;
+	} else if (fs_ident_of(epfd, &g->wait_epid) == 0) {
+		/* No CPU now: retried while connections reach the shared listener. */
+		g->wait_ev = *ev;
+		g->wait_thread = (unsigned long)pthread_self();
+		g->wait_next_ms = coarse_ms() + 100;
+		g->wait_epfd = epfd;
 	}
 	kick(g, epfd, ev);
+}
+
+/*
+ * The waiting watcher got a connection from the shared listener: a CPU may
+ * have come free (its worker exited or stopped watching).  At most every
+ * 100 ms; the epoll set must still be the one it registered in.
+ */
+static void retry_cpu(struct fs_group *g)
+{
+	int saved = errno, epfd = g->wait_epfd;
+	long now;
+
+	if (epfd < 0 || (unsigned long)pthread_self() != g->wait_thread)
+		return;
+	now = coarse_ms();
+	if (now < g->wait_next_ms)
+		return;
+	g->wait_next_ms = now + 100;
+	if (!fs_ident_same(epfd, &g->wait_epid)) {
+		g->wait_epfd = -1;
+		return;
+	}
+	take_cpu(g, epfd, &g->wait_ev);
+	errno = saved;
 }
 
 int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
@@ -287,6 +394,8 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return fs_real.epoll_ctl(epfd, op, fd, ev);
 
 	rc = fs_real.epoll_ctl(epfd, op, fd, ev);
+	if (rc == 0 && g->wait_epfd == epfd && (op == EPOLL_CTL_DEL || !wants_local(ev)))
+		g->wait_epfd = -1;	/* not watching: not waiting for a CPU either */
 	if (rc < 0 && op == EPOLL_CTL_MOD && errno == EINVAL && !g->app_excl &&
 	    !(ev->events & EPOLLEXCLUSIVE)) {
 		/* Our EPOLLEXCLUSIVE registration cannot be modified: re-add. */
@@ -434,11 +543,30 @@ static int wait_any(struct fs_group *g, int fd, long *deadline)
 	return rc < 0 ? -1 : 0;
 }
 
+/* Accept on the shared listener; a connection there may free a CPU for us. */
+static int accept_global(struct fs_group *g, int fd, struct sockaddr *addr,
+			 socklen_t *len, int flags)
+{
+	int nfd = fs_real.accept4(fd, addr, len, flags);
+
+	if (__builtin_expect(g->wait_epfd >= 0, 0) && nfd >= 0)
+		retry_cpu(g);
+	return nfd;
+}
+
+/*
+ * Routing is by fd: a thread with a local listener of its own takes from it
+ * and the shared listener; other threads' local listeners are left to them
+ * (each watches its own in its epoll set: taking from them would serve a
+ * connection on the wrong CPU) unless this thread has none of its own or
+ * blocks in accept(), where plain Linux would hand it any connection.
+ */
 int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 {
 	struct fs_group *g = fs_group_of(fd);
+	struct pollfd p = { .fd = fd, .events = POLLIN };
 	long deadline = -2;
-	int nfd, c, own;
+	int nfd, c, own, nonblock;
 
 	if (!g)
 		return fs_real.accept4(fd, addr, len, flags);
@@ -456,8 +584,14 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		} else {
 			own = -1;
 		}
-		/* Another thread's local listener (routing by fd, not by thread). */
-		if (__atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) > (own >= 0))
+		if (__atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) <= 0)
+			return accept_global(g, fd, addr, len, flags);
+		/* poll() is far cheaper than an accept() that finds nothing. */
+		if (poll(&p, 1, 0) != 0)
+			return accept_global(g, fd, addr, len, flags);
+		nonblock = fs_fd_nonblocking(fd);
+		if ((own < 0 || !nonblock) &&
+		    __atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) > (own >= 0))
 			for (c = 0; c < fs.ncpu; c++) {
 				if (c == own || !fs_entry_live(&g->ent[c]))
 					continue;
@@ -465,16 +599,7 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 				if (nfd >= 0 || errno != EAGAIN)
 					return nfd;
 			}
-		if (__atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) <= 0)
-			return fs_real.accept4(fd, addr, len, flags);
-		{
-			/* poll() is far cheaper than an accept() that finds nothing. */
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			if (poll(&p, 1, 0) != 0)
-				return fs_real.accept4(fd, addr, len, flags);
-		}
-		if (fs_fd_nonblocking(fd)) {
+		if (nonblock) {
 			errno = EAGAIN;
 			return -1;
 		}
@@ -485,22 +610,12 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 		}
 		if (wait_any(g, fd, &deadline) < 0)
 			return -1;
-		{
-			struct pollfd p = { .fd = fd, .events = POLLIN };
-
-			if (poll(&p, 1, 0) == 1)
-				return fs_real.accept4(fd, addr, len, flags);
-		}
+		if (poll(&p, 1, 0) == 1)
+			return accept_global(g, fd, addr, len, flags);
 	}
 }
 
 /* ---- close, shutdown ------------------------------------------------------ */
-
-int fs_close_listener(int fd)
-{
-	fs_fd_gone(fd, 0);
-	return fs_real.close(fd);
-}
 
 int fs_shutdown_listener(int fd, int how)
 {
