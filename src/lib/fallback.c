@@ -143,6 +143,21 @@ static void unclaim(struct fs_group *g, int c)
 	__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
 }
 
+/* CPU c is free in every other listen group of this process. */
+static int free_everywhere(struct fs_group *g, int c)
+{
+	int i;
+
+	for (i = 0; i < FS_MAX_GROUPS; i++) {
+		struct fs_group *h = &fs.groups[i];
+
+		if (h != g && __atomic_load_n(&h->used, __ATOMIC_ACQUIRE) == 2 &&
+		    !fs_slot_free(h, c))
+			return 0;
+	}
+	return 1;
+}
+
 /* The CPU (>= from) for this thread's local listener, claimed; -1 if none. */
 static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
 {
@@ -159,6 +174,16 @@ static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
 		}
 		return c >= from && claim(g, c) == 0 ? c : -1;
 	}
+	/*
+	 * First a CPU free for every listener of this process: the worker is
+	 * pinned to what it takes first, and its other listeners need the same
+	 * CPU (workers retaking CPUs after an nginx binary upgrade do so
+	 * listener by listener, in no particular order).
+	 */
+	for (c = from; c < fs.ncpu; c++)
+		if (CPU_ISSET(c, &fs.cpus) && CPU_ISSET(c, cur) && free_everywhere(g, c) &&
+		    claim(g, c) == 0)
+			return c;
 	for (c = from; c < fs.ncpu; c++)
 		if (CPU_ISSET(c, &fs.cpus) && CPU_ISSET(c, cur) && claim(g, c) == 0)
 			return c;

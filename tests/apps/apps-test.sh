@@ -31,6 +31,20 @@
 # exit 0 only without FAIL.
 set -u
 APP=${1:-}
+# nginx-upgrade: the old workers close their local listeners on WINCH, and
+# without net.ipv4.tcp_migrate_req the connections queued there are reset
+# (as with nginx's own "listen ... reuseport").  The web-server and proxy
+# profiles set it to 1; the test runs as they leave the system: in a private
+# network namespace with it set (host), or with it set for the run (VM).
+if [ "$APP" = nginx-upgrade ] && [ -z "${FSAPPS_MIGRATE_SET:-}" ]; then
+	export FSAPPS_MIGRATE_SET=1
+	if command -v unshare >/dev/null 2>&1 && unshare -n true 2>/dev/null; then
+		exec unshare -n sh -c 'ip link set lo up && sysctl -qw net.ipv4.tcp_migrate_req=1 && exec sh "$0" "$@"' "$0" "$@"
+	fi
+	old_migrate=$(cat /proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null || echo 0)
+	echo 1 >/proc/sys/net/ipv4/tcp_migrate_req 2>/dev/null
+	# restored by cleanup()
+fi
 LIB=${FSAPPS_LIB:?FSAPPS_LIB: path of libfsocket.so}
 SHIM=${FSAPPS_SHIM:?FSAPPS_SHIM: path of fs-acceptlog.so}
 LOAD=${FSAPPS_LOAD:?FSAPPS_LOAD: path of fsbench-load}
@@ -70,6 +84,7 @@ cleanup() {
 	kids=
 	for p in $live; do kids="$kids $(children "$p")"; done
 	for p in $kids $live; do kill -KILL "$p" 2>/dev/null; done
+	[ -z "${old_migrate:-}" ] || echo "$old_migrate" >/proc/sys/net/ipv4/tcp_migrate_req
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -209,6 +224,7 @@ master_process on;
 env LD_PRELOAD;
 env FASTSOCKET_RUNDIR;
 env FASTSOCKET_VERBOSE;
+env FASTSOCKET_LOG_FILE;
 env FSAPPS_ACCEPT_LOG;
 worker_processes auto;
 pid $W/nginx/nginx.pid;

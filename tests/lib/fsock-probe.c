@@ -127,31 +127,13 @@ static int listen_and_add(int *lfd_out, int *ep_out, int port)
 	return ntohs(sa.sin_port);
 }
 
-/* The library's slot memfd (byte n = CPU n), or -1. */
-static int slot_memfd(void)
+/*
+ * Is CPU cpu's slot held by some process?  Slots are POSIX record locks on
+ * the listening socket (byte n = CPU n); asked from a third process.
+ */
+static int slot_taken(int fd, int cpu)
 {
-	DIR *d = opendir("/proc/self/fd");
-	struct dirent *e;
-	char path[300], target[300];
-	int fd = -1;
-
-	while (d && (e = readdir(d))) {
-		ssize_t l;
-
-		snprintf(path, sizeof(path), "/proc/self/fd/%s", e->d_name);
-		l = readlink(path, target, sizeof(target) - 1);
-		if (l > 0 && (target[l] = 0, strstr(target, "fastsocket-slots")))
-			fd = atoi(e->d_name);
-	}
-	if (d)
-		closedir(d);
-	return fd;
-}
-
-/* Is CPU cpu's slot held by some process?  Asked from a third process. */
-static int slot_taken(int cpu)
-{
-	int fd = slot_memfd(), st;
+	int st;
 	pid_t p;
 
 	if (fd < 0)
@@ -215,11 +197,11 @@ static int forkcheck(void)
 	}
 	if (read(p[0], buf, 1) != 1)
 		return 1;
-	printf("both_slots_taken=%d\n", slot_taken(0) == 1 && slot_taken(1) == 1);
+	printf("both_slots_taken=%d\n", slot_taken(lfd, 0) == 1 && slot_taken(lfd, 1) == 1);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	printf("parent_slot_after_child_death=%d\n", slot_taken(pcpu));
-	printf("child_slot_after_child_death=%d\n", slot_taken(!pcpu));
+	printf("parent_slot_after_child_death=%d\n", slot_taken(lfd, pcpu));
+	printf("child_slot_after_child_death=%d\n", slot_taken(lfd, !pcpu));
 	printf("connect_after=%d\n", connect_ok(port));
 	{
 		int a = -1, tries;

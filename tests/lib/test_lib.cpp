@@ -244,10 +244,11 @@ TEST(Fork, ChildDoesNotOwnParentsSlotOrLocalListener)
 			return field(l, k);
 		return std::string("?");
 	};
-	EXPECT_EQ(get("parent_lock_fds"), "1") << out;
-	// The slot memfd is inherited; slots are POSIX locks owned by a process,
-	// so the child does not own the parent's (checked below).
-	EXPECT_EQ(get("child_lock_fds"), "1") << out;
+	// Slots are POSIX locks on the listening socket itself (no lock file or
+	// memfd), owned by a process: the child does not own the parent's
+	// (checked below).
+	EXPECT_EQ(get("parent_lock_fds"), "0") << out;
+	EXPECT_EQ(get("child_lock_fds"), "0") << out;
 	EXPECT_EQ(atoi(get("child_socket_fds").c_str()), atoi(get("parent_socket_fds").c_str()) - 1)
 		<< "the child closed its copy of the parent's local listener\n" << out;
 	EXPECT_NE(get("child_cpu"), get("parent_cpu")) << "the child took a CPU of its own\n" << out;
