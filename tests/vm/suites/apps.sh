@@ -37,7 +37,7 @@ done
 export FSAPPS_CONNS="${FSAPPS_CONNS:-400}" FSAPPS_SETTLE="${FSAPPS_SETTLE:-3}" FSAPPS_UPGRADE_SECS="${FSAPPS_UPGRADE_SECS:-10}"
 export NODE=/usr/bin/node PYTHON=/usr/bin/python3
 
-echo "== module: insmod $FS_KO$params (old module on main: the redesign is on branch module-safety)"
+echo "== module: insmod $FS_KO$params"
 # shellcheck disable=SC2086
 if insmod "$FS_KO" $params && [ -c /dev/fastsocket ]; then
 	ok "fastsocket.ko loaded"
