@@ -93,7 +93,6 @@ struct fs_group {
 	struct fs_ident wait_epid;
 	struct epoll_event wait_ev;
 	unsigned long wait_thread;	/* pthread_self() of the watcher */
-	long wait_next_ms;	/* next retry, CLOCK_MONOTONIC_COARSE */
 	int kick_fd;		/* eventfd telling an epoll set "accept: stash", -1 */
 	int kick_epfd;
 	struct fs_ident kick_id;

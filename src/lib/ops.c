@@ -344,33 +344,44 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
 		/* No CPU now: retried while connections reach the shared listener. */
 		g->wait_ev = *ev;
 		g->wait_thread = (unsigned long)pthread_self();
-		g->wait_next_ms = coarse_ms() + 100;
 		g->wait_epfd = epfd;
 	}
 	kick(g, epfd, ev);
 }
 
 /*
- * The waiting watcher got a connection from the shared listener: a CPU may
- * have come free (its worker exited or stopped watching).  At most every
- * 100 ms; the epoll set must still be the one it registered in.
+ * A waiting watcher got a connection from a shared listener: a CPU may have
+ * come free (its worker exited or stopped watching).  Every listener this
+ * thread waits for is retried, in group order, at most every 100 ms: the
+ * same order in every worker, as when they first registered, so two workers
+ * cannot each take one CPU for a different listener and both be pinned to
+ * it (the first retries, listener by listener, did that to nginx's new
+ * workers after a binary upgrade).  The epoll set must still be the one the
+ * listener was registered in.
  */
-static void retry_cpu(struct fs_group *g)
+static void retry_cpus(void)
 {
-	int saved = errno, epfd = g->wait_epfd;
-	long now;
+	static long next_ms;
+	unsigned long self = (unsigned long)pthread_self();
+	int saved = errno, i;
+	long now = coarse_ms();
 
-	if (epfd < 0 || (unsigned long)pthread_self() != g->wait_thread)
+	if (now < __atomic_load_n(&next_ms, __ATOMIC_RELAXED))
 		return;
-	now = coarse_ms();
-	if (now < g->wait_next_ms)
-		return;
-	g->wait_next_ms = now + 100;
-	if (!fs_ident_same(epfd, &g->wait_epid)) {
-		g->wait_epfd = -1;
-		return;
+	__atomic_store_n(&next_ms, now + 100, __ATOMIC_RELAXED);
+	for (i = 0; i < FS_MAX_GROUPS; i++) {
+		struct fs_group *g = &fs.groups[i];
+		int epfd = g->wait_epfd;
+
+		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2 || epfd < 0 ||
+		    g->wait_thread != self)
+			continue;
+		if (!fs_ident_same(epfd, &g->wait_epid)) {
+			g->wait_epfd = -1;
+			continue;
+		}
+		take_cpu(g, epfd, &g->wait_ev);
 	}
-	take_cpu(g, epfd, &g->wait_ev);
 	errno = saved;
 }
 
@@ -550,7 +561,7 @@ static int accept_global(struct fs_group *g, int fd, struct sockaddr *addr,
 	int nfd = fs_real.accept4(fd, addr, len, flags);
 
 	if (__builtin_expect(g->wait_epfd >= 0, 0) && nfd >= 0)
-		retry_cpu(g);
+		retry_cpus();
 	return nfd;
 }
 
