@@ -57,6 +57,8 @@ enum fsocket_stat {
 	FSOCKET_STAT_RFD_HIT,
 	FSOCKET_STAT_RFD_MISS,
 	FSOCKET_STAT_EPOLL_SKIP,
+	FSOCKET_STAT_STALLED,		/* a worker stopped accepting: CPU handed back */
+	FSOCKET_STAT_RESUMED,		/* ... and took connections again */
 	FSOCKET_NR_STATS
 };
 

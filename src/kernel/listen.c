@@ -464,6 +464,7 @@ static int fsocket_join_locked(struct fsocket_group *g, struct sock *lsk,
 		return err;
 	}
 	l->owner = get_pid(task_pid(current));
+	l->progress = jiffies;
 	rcu_assign_pointer(g->slots[cpu], l);
 	g->nr_slots++;
 	err = fsocket_steer(g);
@@ -473,6 +474,7 @@ static int fsocket_join_locked(struct fsocket_group *g, struct sock *lsk,
 		return err;
 	}
 	fsocket_stat_add(sock_net(lsk), FSOCKET_STAT_SPAWN, 1);
+	fsocket_stall_arm(g->fn);
 	return cpu;
 }
 
@@ -632,6 +634,7 @@ static int __net_init fsocket_net_init(struct net *net)
 	xa_init(&fn->users);
 	init_llist_head(&fn->pending);
 	INIT_WORK(&fn->work, fsocket_net_work);
+	INIT_DELAYED_WORK(&fn->stall, fsocket_stall_work);
 	mutex_lock(&fsocket_nets_lock);
 	list_add_tail(&fn->node, &fsocket_nets);
 	mutex_unlock(&fsocket_nets_lock);
@@ -646,6 +649,7 @@ static void __net_exit fsocket_net_exit(struct net *net)
 	list_del(&fn->node);
 	mutex_unlock(&fsocket_nets_lock);
 	fsocket_net_remove_groups(fn);
+	cancel_delayed_work_sync(&fn->stall);
 	/*
 	 * A probe that found one of the namespace's groups may still queue a
 	 * re-check: it is done after a grace period, and the re-check then

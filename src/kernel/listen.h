@@ -42,6 +42,7 @@ struct fsocket_net {
 	struct xarray users;		/* uid -> number of groups */
 	struct llist_head pending;	/* groups to re-check */
 	struct work_struct work;
+	struct delayed_work stall;	/* stall.c, while listeners are joined */
 	struct fsocket_stats __percpu *stats;
 };
 
@@ -60,6 +61,10 @@ struct fsocket_member {
 struct fsocket_slot {
 	struct fsocket_member m;
 	struct pid *owner;		/* the thread that joined */
+	atomic64_t queued;		/* connections queued on it (watch.c) */
+	u64 taken;			/* ... taken from its queue (stall.c) */
+	unsigned long progress;		/* jiffies: last taken, or queue empty */
+	bool stalled;			/* its CPU goes to the registered listener */
 	struct rcu_head rcu;
 };
 
@@ -122,6 +127,10 @@ int fsocket_watch_init(void);
 void fsocket_watch_exit(void);
 void fsocket_watch(struct fsocket_member *m);
 void fsocket_unwatch(struct fsocket_member *m);
+
+/* stall.c: a worker that stops accepting hands its CPU back. */
+void fsocket_stall_work(struct work_struct *work);
+void fsocket_stall_arm(struct fsocket_net *fn);
 
 /* affinity.c: which CPU a JOIN gets (fn->lock held). */
 int fsocket_pick_cpu(struct fsocket_group *g, int want);

@@ -91,7 +91,9 @@ static u32 fsocket_read_indices(struct fsocket_group *g, struct sock *member,
 			continue;
 		}
 		m = fsocket_member_find(sk);
-		if (m && m->g == g && m->cpu >= 0)
+		/* A stalled worker's CPU goes to the registered listener. */
+		if (m && m->g == g && m->cpu >= 0 &&
+		    !container_of(m, struct fsocket_slot, m)->stalled)
 			idx[m->cpu] = i;
 	}
 	rcu_read_unlock();

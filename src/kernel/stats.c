@@ -33,6 +33,8 @@ static const char *const fsocket_stat_names[FSOCKET_NR_STATS] = {
 	[FSOCKET_STAT_RFD_HIT]		= "rfd_hit",
 	[FSOCKET_STAT_RFD_MISS]		= "rfd_miss",
 	[FSOCKET_STAT_EPOLL_SKIP]	= "epoll_skip",
+	[FSOCKET_STAT_STALLED]		= "stalled",
+	[FSOCKET_STAT_RESUMED]		= "resumed",
 };
 
 static struct proc_dir_entry *fsocket_proc_dir;

@@ -74,6 +74,8 @@ static void fsocket_data_ready(struct sock *sk)
 		bool local = m->cpu == raw_smp_processor_id();
 
 		this_cpu_inc(m->g->cnt->arrived);
+		if (m->cpu >= 0)
+			atomic64_inc(&container_of(m, struct fsocket_slot, m)->queued);
 		if (local)
 			this_cpu_inc(m->g->cnt->local);
 		fsocket_stat_add(sock_net(sk), local ?

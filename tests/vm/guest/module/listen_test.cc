@@ -483,6 +483,53 @@ TEST_P(Family, JoinSteersTheCpuToTheLocalListener) {
   close(dev);
 }
 
+// Backpressure (issue 10): a worker that keeps its listener joined but stops
+// accepting hands its CPU back within about 1 s; the CPU's connections then
+// reach the registered listener (the other workers).  When it takes a
+// connection again, its CPU comes back.  Before stall.c, the second
+// connection also waited on the stalled listener (step 4).
+TEST(ListenSpawn, StalledWorkerHandsItsCpuBack) {
+  REQUIRE_MODE(2);
+  REQUIRE_CPUS(2);
+  int dev = OpenDev();
+  Group g = MakeGroup(dev, AF_INET);
+  unsigned long long stalled0 = StatTotal("stalled"), resumed0 = StatTotal("resumed");
+  int rc = RunChild([&] {
+    int lfd = LocalFor(g);
+    int cpu = -1;
+    if (int e = Join(dev, g.fd, lfd, -1, &cpu)) return 10 + e;
+    // One connection queued on the local listener; nobody accepts it.
+    int c1 = ConnectFromCpu(AF_INET, g.port, cpu);
+    struct pollfd p = {lfd, POLLIN, 0};
+    if (c1 < 0 || poll(&p, 1, 2000) != 1) return 2;
+    usleep(1600 * 1000);  // > 1 s without progress, plus one check period
+    int c2 = ConnectFromCpu(AF_INET, g.port, cpu);
+    int conn = AcceptWait(g.fd, 2000);
+    if (c2 < 0) return 3;
+    if (conn < 0) return 4;  // still sent to the stalled listener
+    close(conn);
+    // The worker accepts again: its CPU comes back.
+    conn = AcceptWait(lfd, 100);
+    if (conn < 0) return 5;
+    close(conn);
+    usleep(600 * 1000);
+    int c3 = ConnectFromCpu(AF_INET, g.port, cpu);
+    if (c3 < 0 || WhichAccepts({g.fd, lfd}, &conn) != 1) return 6;
+    close(conn);
+    close(c1);
+    close(c2);
+    close(c3);
+    close(lfd);
+    return 0;
+  });
+  EXPECT_EQ(rc, 0) << "1x: JOIN errno + 10, 2: not queued locally, 4: not handed back, "
+                      "5: queued connection lost, 6: CPU not taken back";
+  EXPECT_GE(StatTotal("stalled"), stalled0 + 1);
+  EXPECT_GE(StatTotal("resumed"), resumed0 + 1);
+  close(g.fd);
+  close(dev);
+}
+
 TEST(ListenSpawn, Mode1NeedsAPinnedThread) {
   REQUIRE_MODE(1);
   int dev = OpenDev();
