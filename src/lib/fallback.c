@@ -174,6 +174,11 @@ static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
 		}
 		return c >= from && claim(g, c) == 0 ? c : -1;
 	}
+	/* The CPU whose connections reach the shared listener (retry_cpus). */
+	c = fs_tl_want_cpu;
+	if (c >= from && c < fs.ncpu && CPU_ISSET(c, &fs.cpus) && CPU_ISSET(c, cur) &&
+	    free_everywhere(g, c) && claim(g, c) == 0)
+		return c;
 	/*
 	 * First a CPU free for every listener of this process: the worker is
 	 * pinned to what it takes first, and its other listeners need the same

@@ -150,6 +150,9 @@ extern __thread int fs_tl_cpu FS_HIDDEN __attribute__((tls_model("initial-exec")
  * threads and children it creates). */
 extern __thread int fs_tl_pinned FS_HIDDEN __attribute__((tls_model("initial-exec")));
 extern __thread cpu_set_t fs_tl_mask FS_HIDDEN __attribute__((tls_model("initial-exec")));
+/* A CPU a waiting worker should take first (-1: none): its connections
+ * reach the shared listener (ops.c retry_cpus, fallback.c pick_cpu). */
+extern __thread int fs_tl_want_cpu FS_HIDDEN __attribute__((tls_model("initial-exec")));
 
 /* core.c: configuration, logging, the per-fd kind table. */
 FS_HIDDEN void fs_resolve(void);

@@ -352,23 +352,30 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
 /*
  * A waiting watcher got a connection from a shared listener: a CPU may have
  * come free (its worker exited or stopped watching).  Every listener this
- * thread waits for is retried, in group order, at most every 100 ms: the
+ * thread waits for is retried, in group order, at most every 50 ms, first
+ * for the CPU that processed this connection (it has no local listener): the
  * same order in every worker, as when they first registered, so two workers
  * cannot each take one CPU for a different listener and both be pinned to
  * it (the first retries, listener by listener, did that to nginx's new
  * workers after a binary upgrade).  The epoll set must still be the one the
  * listener was registered in.
  */
-static void retry_cpus(void)
+__thread int fs_tl_want_cpu __attribute__((tls_model("initial-exec"))) = -1;
+
+static void retry_cpus(int conn)
 {
 	static long next_ms;
 	unsigned long self = (unsigned long)pthread_self();
-	int saved = errno, i;
+	int saved = errno, i, cpu = -1;
+	socklen_t l = sizeof(cpu);
 	long now = coarse_ms();
 
 	if (now < __atomic_load_n(&next_ms, __ATOMIC_RELAXED))
 		return;
-	__atomic_store_n(&next_ms, now + 100, __ATOMIC_RELAXED);
+	__atomic_store_n(&next_ms, now + 50, __ATOMIC_RELAXED);
+	/* The CPU that processed it has no local listener: take that one. */
+	if (fs_real.getsockopt(conn, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &l) == 0)
+		fs_tl_want_cpu = cpu;
 	for (i = 0; i < FS_MAX_GROUPS; i++) {
 		struct fs_group *g = &fs.groups[i];
 		int epfd = g->wait_epfd;
@@ -382,6 +389,7 @@ static void retry_cpus(void)
 		}
 		take_cpu(g, epfd, &g->wait_ev);
 	}
+	fs_tl_want_cpu = -1;
 	errno = saved;
 }
 
@@ -561,7 +569,7 @@ static int accept_global(struct fs_group *g, int fd, struct sockaddr *addr,
 	int nfd = fs_real.accept4(fd, addr, len, flags);
 
 	if (__builtin_expect(g->wait_epfd >= 0, 0) && nfd >= 0)
-		retry_cpus();
+		retry_cpus(nfd);
 	return nfd;
 }
 
