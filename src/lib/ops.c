@@ -72,6 +72,7 @@ int fs_listen(int fd, int backlog)
 	if (g) {
 		g->added_reuseport = on == 2;
 		fs_user_prepare(g);
+		fs_pc_listener_add(g);
 	}
 	return 0;
 }
@@ -179,6 +180,7 @@ static void hand_back(struct fs_group *g, int c)
 	e->parked = 1;
 	e->in_epoll = 0;
 	__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
+	fs_pc_cpu(g, c, 0);
 	if (e->locked) {
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
@@ -202,6 +204,7 @@ static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
 	}
 	e->parked = 0;
 	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
+	fs_pc_cpu(g, c, 1);
 	return e;
 }
 
@@ -344,7 +347,7 @@ static int from_stash(struct fs_group *g, struct sockaddr *addr, socklen_t *len,
 		if (addr && len && getpeername(nfd, addr, len) < 0)
 			*len = 0;
 		unkick(g);
-		return nfd;
+		return fs_pc_accepted(g, nfd, 1);
 	}
 	return -2;
 }
@@ -355,6 +358,8 @@ static int accept_local(struct fs_group *g, int c, struct sockaddr *addr,
 {
 	struct fs_entry *e = &g->ent[c];
 	int nfd = fs_real.accept4(e->local_fd, addr, len, flags);
+
+	fs_pc_accepted(g, nfd, 1);
 
 	if (nfd < 0 && (errno == EBADF || errno == ENOTSOCK || errno == EINVAL)) {
 		/* Not our listener any more (closed behind our back). */
@@ -466,13 +471,13 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 					return nfd;
 			}
 		if (__atomic_load_n(&g->nlocal, __ATOMIC_RELAXED) <= 0)
-			return fs_real.accept4(fd, addr, len, flags);
+			return fs_pc_accepted(g, fs_real.accept4(fd, addr, len, flags), 0);
 		{
 			/* poll() is far cheaper than an accept() that finds nothing. */
 			struct pollfd p = { .fd = fd, .events = POLLIN };
 
 			if (poll(&p, 1, 0) != 0)
-				return fs_real.accept4(fd, addr, len, flags);
+				return fs_pc_accepted(g, fs_real.accept4(fd, addr, len, flags), 0);
 		}
 		if (fs_fd_nonblocking(fd)) {
 			errno = EAGAIN;
@@ -489,7 +494,7 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 			struct pollfd p = { .fd = fd, .events = POLLIN };
 
 			if (poll(&p, 1, 0) == 1)
-				return fs_real.accept4(fd, addr, len, flags);
+				return fs_pc_accepted(g, fs_real.accept4(fd, addr, len, flags), 0);
 		}
 	}
 }
