@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "system/bpf_pins.h"
+
 namespace fsock {
 
 namespace {
@@ -178,6 +180,9 @@ std::vector<XdpDrift> rfd_steering_drift(const std::vector<SavedXdp> &saved)
 			d.push_back({x.iface, want,
 				     now.attached ? "prog " + std::to_string(now.prog_id) + " '" + now.prog_name + "'"
 						  : "none"});
+		else if (std::vector<std::string> missing; !xdp_pins_complete(x.iface, now, &missing))
+			d.push_back({x.iface, want + " pinned under " + kBpfPinDir, "missing " + missing[0] +
+				     (missing.size() > 1 ? " and " + std::to_string(missing.size() - 1) + " more" : "")});
 	}
 	return d;
 }
