@@ -191,16 +191,19 @@ grep -q "xdp: none" /tmp/status-reverted && pass "XDP reply steering detached fr
 echo "== XDP alone as a pinned bpf_link (LIBXDP_SKIP_DISPATCHER=1)"
 LIBXDP_SKIP_DISPATCHER=1 "$FS" apply "$PROXY" >/tmp/apply-link 2>&1
 expect "apply with LIBXDP_SKIP_DISPATCHER=1" 0 "$?"
+link_id=$(sed -n 's/.*XDP reply steering attached, prog \([0-9]*\).*/\1/p' /tmp/apply-link)
 /usr/sbin/bpftool link show pinned /sys/fs/bpf/fastsocket/eth0-rfd-link >/tmp/link 2>&1
 cat /tmp/link
-grep -q "xdp" /tmp/link && grep -q "ifindex $(cat /sys/class/net/eth0/ifindex)" /tmp/link &&
-	pass "fs_rfd attached to eth0 as an XDP bpf_link pinned at eth0-rfd-link" || fail "link: $(cat /tmp/apply-link /tmp/link)"
+grep -Eq "^[0-9]+: xdp +prog ${link_id:-x}\b" /tmp/link &&
+	pass "fs_rfd (prog $link_id) attached as an XDP bpf_link pinned at eth0-rfd-link" ||
+	fail "link: $(cat /tmp/apply-link /tmp/link)"
 /usr/sbin/bpftool net show dev eth0 >/tmp/net 2>&1
-grep -q "fs_rfd" /tmp/net && pass "bpftool net show: fs_rfd on eth0" || fail "net: $(cat /tmp/net)"
+grep -Eq "^eth0\([0-9]+\) driver id ${link_id:-x}\b" /tmp/net && pass "bpftool net show: prog $link_id on eth0 (driver)" ||
+	fail "net: $(cat /tmp/net)"
 "$FS" revert >/tmp/revert-link 2>&1
 expect "revert of the link" 0 "$?"
 /usr/sbin/bpftool net show dev eth0 >/tmp/net 2>&1
-! grep -q "fs_rfd" /tmp/net && [ ! -e /sys/fs/bpf/fastsocket ] &&
+! grep -q "driver id" /tmp/net && [ ! -e /sys/fs/bpf/fastsocket ] &&
 	pass "revert detached the link and removed its pins" || fail "after revert: $(cat /tmp/revert-link /tmp/net)"
 
 echo "== XDP beside another program (libxdp's dispatcher)"
