@@ -240,4 +240,10 @@ FS_HIDDEN int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev);
 FS_HIDDEN void fs_epoll_forget(int fd);
 extern unsigned long fs_epoll_mod, fs_epoll_skip FS_HIDDEN;
 
+/* proc_counters.c: the per-process counters file `fastsocket ps` reads. */
+FS_HIDDEN void fs_pc_listener_add(struct fs_group *g);
+FS_HIDDEN void fs_pc_listener_gone(struct fs_group *g);
+FS_HIDDEN int fs_pc_accepted(struct fs_group *g, int nfd, int local);	/* returns nfd */
+FS_HIDDEN void fs_pc_cpu(struct fs_group *g, int cpu, int held);
+
 #endif /* FSOCK_H */

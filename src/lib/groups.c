@@ -160,6 +160,7 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 		e->local_fd = -1;
 		if (!e->parked)
 			__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
+		fs_pc_cpu(g, c, 0);
 	}
 	e->parked = 0;
 	e->epfd = -1;
@@ -182,6 +183,7 @@ void fs_group_release(struct fs_group *g, int app_fd_ours)
 {
 	int c;
 
+	fs_pc_listener_gone(g);
 	for (c = 0; c < fs.ncpu; c++)
 		fs_entry_drop(g, c, 1);
 	fs_close_own(g->kick_fd, &g->kick_id);

@@ -58,6 +58,7 @@ static struct fs_group *make_group(int fd, int backlog, int on)
 	if (g) {
 		g->added_reuseport = on == 2;
 		fs_user_prepare(g);
+		fs_pc_listener_add(g);
 	}
 	return g;
 }
@@ -243,6 +244,7 @@ static void hand_back(struct fs_group *g, int c)
 	e->parked = 1;
 	e->in_epoll = 0;
 	__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
+	fs_pc_cpu(g, c, 0);
 	if (e->locked) {
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
@@ -266,6 +268,7 @@ static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
 	}
 	e->parked = 0;
 	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
+	fs_pc_cpu(g, c, 1);
 	return e;
 }
 
@@ -472,7 +475,7 @@ static int from_stash(struct fs_group *g, struct sockaddr *addr, socklen_t *len,
 		if (addr && len && getpeername(nfd, addr, len) < 0)
 			*len = 0;
 		unkick(g);
-		return nfd;
+		return fs_pc_accepted(g, nfd, 1);
 	}
 	return -2;
 }
@@ -484,6 +487,7 @@ static int accept_local(struct fs_group *g, int c, struct sockaddr *addr,
 	struct fs_entry *e = &g->ent[c];
 	int nfd = fs_real.accept4(e->local_fd, addr, len, flags);
 
+	fs_pc_accepted(g, nfd, 1);
 	if (nfd < 0 && (errno == EBADF || errno == ENOTSOCK || errno == EINVAL)) {
 		/* Not our listener any more (closed behind our back). */
 		fs_entry_drop(g, c, 0);
@@ -568,6 +572,7 @@ static int accept_global(struct fs_group *g, int fd, struct sockaddr *addr,
 {
 	int nfd = fs_real.accept4(fd, addr, len, flags);
 
+	fs_pc_accepted(g, nfd, 0);
 	if (__builtin_expect(g->wait_epfd >= 0, 0) && nfd >= 0)
 		retry_cpus(nfd);
 	return nfd;

@@ -366,7 +366,7 @@ TEST(Ps, ListsLibraryUsersTheirListenersAndModuleGroups)
 	render_ps_text(r, text);
 	EXPECT_NE(text.str().find("module: 0.0.0.0:80 pids 499,500 cpus 0-1 cpu0=5 cpu1=7"), std::string::npos)
 		<< text.str();
-	EXPECT_NE(text.str().find("keeps no per-process counter file"), std::string::npos);
+	EXPECT_NE(text.str().find("library: no counters file"), std::string::npos);
 	nlohmann::json j = ps_json(r);
 	EXPECT_EQ(j["processes"][0]["module_listeners"][0]["per_cpu"]["1"], 7);
 	EXPECT_EQ(j["module_loaded"], true);

@@ -19,6 +19,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -30,7 +31,9 @@
 #include <gtest/gtest.h>
 #include <xdp/libxdp.h>
 
+#include "system/bpf_pins.h"
 #include "system/xdp.h"
+#include "tuning/rfd_steering.h"
 
 namespace fsock {
 namespace {
@@ -272,6 +275,14 @@ TEST_F(Veth, AttachQueryDetachOnlyOurs)
 	EXPECT_EQ(info.prog_id, id);
 	EXPECT_EQ(info.prog_name, kRfdProgName);
 	EXPECT_TRUE(info.others.empty());
+	// Everything of ours pinned under /sys/fs/bpf/fastsocket (0700); the
+	// link too when fs_rfd runs alone (no dispatcher).
+	struct stat st;
+	ASSERT_EQ(stat(kBpfPinDir, &st), 0);
+	EXPECT_EQ(st.st_mode & 0777, 0700u);
+	EXPECT_EQ(rfd_pinned_prog_id("fst0", RfdPin::Prog), id);
+	EXPECT_EQ(stat(rfd_pin_path("fst0", RfdPin::Cpus).c_str(), &st), 0);
+	EXPECT_EQ(rfd_pinned_prog_id("fst0", RfdPin::Link), info.dispatcher ? 0u : id);
 
 	// Never attached twice.
 	uint32_t id2 = 0;
@@ -283,10 +294,12 @@ TEST_F(Veth, AttachQueryDetachOnlyOurs)
 	EXPECT_TRUE(xdp_detach("fst0", id + 1000, &err)) << err;
 	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
 	EXPECT_EQ(info.prog_id, id);
+	EXPECT_EQ(rfd_pinned_prog_id("fst0", RfdPin::Prog), id) << "and its pins";
 
 	EXPECT_TRUE(xdp_detach("fst0", id, &err)) << err;
 	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
 	EXPECT_FALSE(info.attached);
+	EXPECT_NE(stat(kBpfPinDir, &st), 0) << "unpinned, and the empty directory removed";
 	EXPECT_TRUE(xdp_detach("fst0", id, &err)) << "detaching twice is not an error: " << err;
 	EXPECT_TRUE(xdp_detach("no-such-if", id, &err)) << "a vanished interface took its program along";
 }
@@ -313,11 +326,57 @@ TEST_F(Veth, BpftoolShowsSourceAndLink)
 	EXPECT_NE(net.find("driver"), std::string::npos) << net;
 	XdpInfo info;
 	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
-	if (info.dispatcher) { // the link that joins ours to the dispatcher
-		std::string links = output_of(std::string(BPFTOOL) + " link show");
-		EXPECT_NE(links.find("prog " + std::to_string(id)), std::string::npos) << links;
+	// The link that joins ours to the dispatcher, or (alone) our XDP link,
+	// which bpftool finds by its pin.
+	std::string links = output_of(std::string(BPFTOOL) + " link show");
+	EXPECT_NE(links.find("prog " + std::to_string(id)), std::string::npos) << links;
+	if (!info.dispatcher) {
+		std::string pinned =
+			output_of(std::string(BPFTOOL) + " link show pinned " + rfd_pin_path("fst0", RfdPin::Link));
+		EXPECT_NE(pinned.find("xdp"), std::string::npos) << pinned;
+		EXPECT_NE(pinned.find("prog " + std::to_string(id)), std::string::npos) << pinned;
 	}
+	std::string prog = output_of(std::string(BPFTOOL) + " prog show pinned " + rfd_pin_path("fst0", RfdPin::Prog));
+	EXPECT_NE(prog.find(std::to_string(id) + ":"), std::string::npos) << prog;
 	EXPECT_TRUE(xdp_detach("fst0", id, &err)) << err;
+}
+
+// LIBXDP_SKIP_DISPATCHER=1 (libxdp's switch): fs_rfd runs alone, as a
+// bpf_link pinned under /sys/fs/bpf/fastsocket, on any kernel; removing
+// that pin detaches it; status reports missing pins as drift.
+TEST_F(Veth, AloneAsAPinnedLinkAndDriftOfPins)
+{
+	setenv("LIBXDP_SKIP_DISPATCHER", "1", 1);
+	uint32_t id = 0;
+	bool unsupported = false;
+	std::string err;
+	bool attached = xdp_attach_rfd("fst0", config(), &id, &err, &unsupported);
+	unsetenv("LIBXDP_SKIP_DISPATCHER");
+	if (!attached)
+		GTEST_SKIP() << "this kernel refuses native XDP on veth: " << err;
+	XdpInfo info;
+	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
+	EXPECT_TRUE(info.ours());
+	EXPECT_FALSE(info.dispatcher);
+	EXPECT_EQ(rfd_pinned_prog_id("fst0", RfdPin::Link), id);
+	std::vector<SavedXdp> saved{{"fst0", id, rfd_ring_size(), 32768, 60999}};
+	EXPECT_TRUE(rfd_steering_drift(saved).empty());
+
+	ASSERT_EQ(unlink(rfd_pin_path("fst0", RfdPin::Cpus).c_str()), 0);
+	auto drift = rfd_steering_drift(saved);
+	ASSERT_EQ(drift.size(), 1u);
+	EXPECT_EQ(drift[0].now, "missing " + rfd_pin_path("fst0", RfdPin::Cpus)) << drift[0].now;
+
+	// The pin is what holds the link: without it fs_rfd is gone.
+	ASSERT_EQ(unlink(rfd_pin_path("fst0", RfdPin::Link).c_str()), 0);
+	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
+	EXPECT_FALSE(info.attached) << "removing the link pin detached the program";
+	drift = rfd_steering_drift(saved);
+	ASSERT_EQ(drift.size(), 1u);
+	EXPECT_EQ(drift[0].now, "none");
+	EXPECT_TRUE(xdp_detach("fst0", id, &err)) << err;
+	struct stat st;
+	EXPECT_NE(stat(kBpfPinDir, &st), 0) << "the remaining pin removed with the directory";
 }
 
 TEST_F(Veth, RefusesBadSteeringParameters)
@@ -399,6 +458,9 @@ TEST_F(Veth, RunsBesideAnotherLibxdpProgram)
 	ASSERT_TRUE(xdp_query("fst0", &info, &err)) << err;
 	EXPECT_TRUE(info.ours());
 	EXPECT_TRUE(info.dispatcher);
+	// In the dispatcher: our program and cpumap pinned, the link is libxdp's.
+	EXPECT_EQ(rfd_pinned_prog_id("fst0", RfdPin::Prog), id);
+	EXPECT_EQ(rfd_pinned_prog_id("fst0", RfdPin::Link), 0u);
 	EXPECT_EQ(info.prog_id, id);
 	ASSERT_EQ(info.others.size(), 1u);
 	EXPECT_EQ(info.others[0], std::to_string(other.id()) + " 'fst_count'");

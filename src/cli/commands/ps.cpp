@@ -49,6 +49,15 @@ PsReport build_ps(const Root &root)
 	}
 	if (truncated)
 		r.warnings.push_back("more than " + std::to_string(kMaxProcesses) + " processes; the rest were not looked at");
+	LibCounterScan scan = scan_lib_counters(root);
+	r.counters_removed = scan.removed;
+	for (const auto &why : scan.rejected)
+		r.warnings.push_back("library counters file " + why + "; ignored");
+	for (auto &pp : r.processes) {
+		auto it = scan.live.find(pp.pid);
+		if (it != scan.live.end())
+			pp.counters = it->second;
+	}
 	// The module's view last: the groups point into r.listeners.
 	r.listeners = read_listeners(root);
 	if (!r.listeners.warning.empty())
@@ -83,6 +92,46 @@ PsReport build_ps(const Root &root)
 	return r;
 }
 
+namespace {
+
+void render_counters_text(const PsProcess &p, std::ostream &out)
+{
+	if (!p.counters) {
+		out << "  library: no counters file (no accelerated listener yet, or the library could not make one)\n";
+		return;
+	}
+	const LibCounters &c = *p.counters;
+	out << "  library: " << c.backend << ", " << c.listeners_total << " listener(s) accelerated, accepts local "
+	    << c.accepts_local << " global " << c.accepts_global << " (" << path_excerpt(c.file) << ")\n";
+	for (const auto &l : c.listeners)
+		out << "  library listener: " << l.endpoint() << " " << l.path << " accepts local " << l.accepts_local
+		    << " global " << l.accepts_global << " cpus " << (l.cpus.empty() ? "-" : l.cpus) << "\n";
+}
+
+nlohmann::json counters_json(const std::optional<LibCounters> &c)
+{
+	if (!c)
+		return nullptr;
+	nlohmann::json l = nlohmann::json::array();
+	for (const auto &e : c->listeners)
+		l.push_back({{"address", e.address},
+			     {"port", e.port},
+			     {"ipv6", e.v6},
+			     {"path", e.path},
+			     {"accepts_local", e.accepts_local},
+			     {"accepts_global", e.accepts_global},
+			     {"cpus", e.cpus}});
+	return {{"file", c->file},
+		{"backend", c->backend},
+		{"start_time", c->start_time},
+		{"listeners_total", c->listeners_total},
+		{"accepts_local", c->accepts_local},
+		{"accepts_global", c->accepts_global},
+		{"listeners", l}};
+}
+
+} // namespace
+
 void render_ps_text(const PsReport &r, std::ostream &out)
 {
 	if (r.processes.empty())
@@ -101,12 +150,14 @@ void render_ps_text(const PsReport &r, std::ostream &out)
 				out << " cpu" << c.first << "=" << c.second;
 			out << "\n";
 		}
+		render_counters_text(p, out);
 	}
 	if (!r.listeners.present)
 		out << "module: not loaded (" << kListenersPath << " absent): no per-CPU listener view\n";
 	else if (!r.listeners.read_error.empty())
 		out << "module: cannot read " << kListenersPath << ": " << r.listeners.read_error << "\n";
-	out << "library counters: " << kPreloadLibrary << " keeps no per-process counter file\n";
+	for (const auto &f : r.counters_removed)
+		out << "removed stale library counters file " << f << "\n";
 	for (const auto &w : r.warnings)
 		out << "warning: " << w << "\n";
 }
@@ -127,11 +178,12 @@ nlohmann::json ps_json(const PsReport &r)
 				 {"comm", p.comm},
 				 {"library", p.library},
 				 {"listening", l},
-				 {"module_listeners", listeners_json(mine)["groups"]}});
+				 {"module_listeners", listeners_json(mine)["groups"]},
+				 {"library_counters", counters_json(p.counters)}});
 	}
 	return {{"processes", procs},
 		{"module_loaded", r.listeners.present},
-		{"library_counters", nullptr},
+		{"counters_removed", r.counters_removed},
 		{"warnings", r.warnings}};
 }
 
@@ -144,7 +196,12 @@ void register_ps(CLI::App &app, Globals &g)
 `fastsocket run` or LD_PRELOAD).  Its listening TCP sockets are its socket
 descriptors (/proc/PID/fd) found in /proc/PID/net/tcp and tcp6; when fastsocket.ko
 is loaded, the module's listen groups naming the pid (/proc/fastsocket/listeners)
-follow with their per-CPU counters.  Other users' processes need root.
+follow with their per-CPU counters, then the library's own counters file
+(/run/fastsocket/lib/PID, or /run/user/UID/fastsocket/PID): its listeners
+with the path (module or fallback), connections accepted from the per-CPU
+local listeners and from the application's listener, and the CPUs it holds.
+Stale counters files (process gone, pid reused, exec'd) are removed.  Other
+users' processes need root.
 
 Examples:
   sudo fastsocket ps

@@ -2,16 +2,19 @@
 // `fastsocket ps`: the processes that have libfsocket.so mapped, the TCP
 // sockets they listen on (their socket inodes found in /proc/PID/net/tcp and
 // tcp6) and, when the module is loaded, its listen groups that name them
-// (/proc/fastsocket/listeners: owning pids, per-CPU counters).  Like
+// (/proc/fastsocket/listeners: owning pids, per-CPU counters), and the
+// counters the library keeps per process (system/lib_counters.h).  Like
 // onload_stackdump's per-process view.
 #pragma once
 
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "system/lib_counters.h"
 #include "system/listeners.h"
 #include "system/proc_net_tcp.h"
 #include "system/root.h"
@@ -26,11 +29,13 @@ struct PsProcess {
 	std::string library; // mapped path of libfsocket.so
 	std::vector<TcpSocket> listening;
 	std::vector<const ListenerGroup *> module_groups; // into PsReport::listeners
+	std::optional<LibCounters> counters;		   // its library counters file
 };
 
 struct PsReport {
 	std::vector<PsProcess> processes;
 	ListenerTable listeners;
+	std::vector<std::string> counters_removed; // stale counters files, "PATH (reason)"
 	std::vector<std::string> warnings;
 };
 

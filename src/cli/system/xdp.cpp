@@ -3,6 +3,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <linux/if_link.h>
 #include <linux/magic.h>
 #include <net/if.h>
 #include <sys/mount.h>
@@ -17,6 +18,7 @@
 #include <memory>
 
 #include "fs_rfd.skel.h" // generated from src/bpf/fs_rfd.bpf.c
+#include "system/bpf_pins.h"
 #include "system/sysinfo.h"
 
 namespace fsock {
@@ -176,6 +178,84 @@ int make_cpumap(const RfdSteering &cfg, std::string *err)
 	return fd;
 }
 
+/*
+ * Everything of ours goes under /sys/fs/bpf/fastsocket/ (system/bpf_pins.h):
+ * the program and its cpumap; and when libxdp attached fs_rfd alone, with
+ * rtnetlink (a kernel that refuses the dispatcher's freplace programs, or
+ * LIBXDP_SKIP_DISPATCHER=1), that attachment is turned into a bpf_link
+ * (the same program detached and attached again as a link: replies meanwhile
+ * take the RFS path), pinned, so that `bpftool link` shows it and removing
+ * the pin detaches it.  The dispatcher's own link is libxdp's
+ * (/sys/fs/bpf/xdp/): a second pin of it would keep an old dispatcher alive
+ * after libxdp replaces it.
+ */
+bool pin_attached(const std::string &ifname, int idx, xdp_program *prog, int cpumap_fd, std::string *err)
+{
+	MultiprogPtr mp;
+	if (!read_programs(ifname, idx, &mp, err))
+		return false;
+	int prog_fd = xdp_program__fd(prog);
+	if (mp && xdp_multiprog__is_legacy(mp.get())) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, detach_opts, .old_prog_fd = prog_fd);
+		if (bpf_xdp_detach(idx, XDP_FLAGS_DRV_MODE | XDP_FLAGS_REPLACE, &detach_opts) != 0) {
+			*err = ifname + ": cannot take fs_rfd off to attach it as a bpf_link: " + errno_text(errno);
+			return false;
+		}
+		LIBBPF_OPTS(bpf_link_create_opts, link_opts, .flags = XDP_FLAGS_DRV_MODE);
+		Fd link(bpf_link_create(prog_fd, idx, BPF_XDP, &link_opts));
+		if (link.get() < 0) {
+			*err = ifname + ": cannot attach fs_rfd as a bpf_link: " + errno_text(errno);
+			return false;
+		}
+		if (!rfd_pin(link.get(), ifname, RfdPin::Link, err))
+			return false; // closing the link detaches it
+	}
+	return rfd_pin(prog_fd, ifname, RfdPin::Prog, err) && rfd_pin(cpumap_fd, ifname, RfdPin::Cpus, err);
+}
+
+// Detaches the XDP bpf_link running prog_id, wherever it is pinned (or held).
+bool detach_link_of(const std::string &ifname, uint32_t prog_id, std::string *err)
+{
+	for (uint32_t id = 0; bpf_link_get_next_id(id, &id) == 0;) {
+		Fd link(bpf_link_get_fd_by_id(id));
+		bpf_link_info info{};
+		uint32_t len = sizeof(info);
+		if (link.get() < 0 || bpf_obj_get_info_by_fd(link.get(), &info, &len) != 0 ||
+		    info.type != BPF_LINK_TYPE_XDP || info.prog_id != prog_id)
+			continue;
+		if (bpf_link_detach(link.get()) != 0) {
+			*err = ifname + ": cannot detach the bpf_link " + std::to_string(id) + " of XDP program " +
+			       std::to_string(prog_id) + ": " + errno_text(errno);
+			return false;
+		}
+	}
+	return true;
+}
+
+// Detaches prog_id from ifname through libxdp (alone or from the dispatcher).
+bool detach_from_interface(const std::string &ifname, int idx, uint32_t prog_id, std::string *err)
+{
+	LibLog log;
+	MultiprogPtr mp;
+	if (!read_programs(ifname, idx, &mp, err))
+		return false;
+	if (!mp || !xdp_multiprog__main_prog(mp.get()) || !runs_there(mp.get(), prog_id))
+		return true; // already detached (or replaced by someone else: theirs now)
+	xdp_program *raw = xdp_program__from_id(prog_id);
+	if (long pe = libxdp_get_error(raw)) {
+		*err = ifname + ": cannot open XDP program " + std::to_string(prog_id) + ": " +
+		       errno_text(static_cast<int>(-pe)) + LibLog::tail();
+		return false;
+	}
+	ProgPtr prog(raw);
+	if (int de = xdp_program__detach(prog.get(), idx, xdp_multiprog__attach_mode(mp.get()), 0)) {
+		*err = ifname + ": cannot detach XDP program " + std::to_string(prog_id) + ": " + errno_text(-de) +
+		       LibLog::tail();
+		return false;
+	}
+	return true;
+}
+
 } // namespace
 
 unsigned rfd_ring_size()
@@ -282,37 +362,35 @@ bool xdp_attach_rfd(const std::string &ifname, const RfdSteering &cfg, uint32_t 
 		return false;
 	}
 	*prog_id = xdp_program__id(prog.get());
+	if (!pin_attached(ifname, idx, prog.get(), cpumap.get(), err)) {
+		std::string undo;
+		xdp_detach(ifname, *prog_id, &undo);
+		return false;
+	}
 	return true;
 }
 
 bool xdp_detach(const std::string &ifname, uint32_t prog_id, std::string *err)
 {
 	int idx = static_cast<int>(if_nametoindex(ifname.c_str()));
-	if (!idx && errno == ENODEV)
-		return true; // the interface is gone, and the program with it
-	if (!idx) {
+	if (!idx && errno != ENODEV) {
 		*err = ifname + ": " + errno_text(errno);
 		return false;
 	}
-	LibLog log;
-	MultiprogPtr mp;
-	if (!read_programs(ifname, idx, &mp, err))
+	// !idx: the interface is gone, and the program with it; the pins stay.
+	if (!detach_link_of(ifname, prog_id, err) || (idx && !detach_from_interface(ifname, idx, prog_id, err)))
 		return false;
-	if (!mp || !xdp_multiprog__main_prog(mp.get()) || !runs_there(mp.get(), prog_id))
-		return true; // already detached (or replaced by someone else: theirs now)
-	xdp_program *raw = xdp_program__from_id(prog_id);
-	if (long pe = libxdp_get_error(raw)) {
-		*err = ifname + ": cannot open XDP program " + std::to_string(prog_id) + ": " +
-		       errno_text(static_cast<int>(-pe)) + LibLog::tail();
-		return false;
-	}
-	ProgPtr prog(raw);
-	if (int de = xdp_program__detach(prog.get(), idx, xdp_multiprog__attach_mode(mp.get()), 0)) {
-		*err = ifname + ": cannot detach XDP program " + std::to_string(prog_id) + ": " + errno_text(-de) +
-		       LibLog::tail();
-		return false;
-	}
+	// Our pins, unless they are another program's (a newer attach).
+	uint32_t pinned = rfd_pinned_prog_id(ifname, RfdPin::Prog);
+	if (pinned == 0 || pinned == prog_id)
+		rfd_unpin(ifname);
 	return true;
+}
+
+bool xdp_pins_complete(const std::string &ifname, const XdpInfo &now, std::vector<std::string> *missing)
+{
+	*missing = rfd_missing_pins(ifname, now.ours() && !now.dispatcher);
+	return missing->empty();
 }
 
 } // namespace fsock

@@ -11,7 +11,11 @@
 // dispatcher, so it runs beside other libxdp programs on the interface.
 // libxdp pins the dispatcher and our program's link under
 // /sys/fs/bpf/xdp/dispatch-<ifindex>-<id>/ (bpffs is mounted when missing),
-// so the program stays attached after this process exits.
+// so the program stays attached after this process exits.  Where the
+// kernel refuses the dispatcher (or LIBXDP_SKIP_DISPATCHER=1), fs_rfd is
+// attached alone as a bpf_link.  Either way our program, its cpumap and
+// (alone) its link are pinned under /sys/fs/bpf/fastsocket/
+// (system/bpf_pins.h).
 #pragma once
 
 #include <cstdint>
@@ -57,9 +61,14 @@ bool xdp_query(const std::string &ifname, XdpInfo *out, std::string *err);
 bool xdp_attach_rfd(const std::string &ifname, const RfdSteering &cfg, uint32_t *prog_id, std::string *err,
 		    bool *unsupported);
 
-// Detaches program `prog_id` from `ifname` if it still runs there, alone or
-// in the dispatcher (whose other programs stay); true when it is gone (or
-// was already).
+// Detaches program `prog_id` from `ifname` if it still runs there, alone
+// (its bpf_link, or an rtnetlink attachment) or in the dispatcher (whose
+// other programs stay), and removes its pins; true when it is gone (or was
+// already).
 bool xdp_detach(const std::string &ifname, uint32_t prog_id, std::string *err);
+
+// Whether our pins for `ifname` are all there, given what runs there now;
+// *missing lists the paths that are not.
+bool xdp_pins_complete(const std::string &ifname, const XdpInfo &now, std::vector<std::string> *missing);
 
 } // namespace fsock

@@ -3,6 +3,8 @@
 
 #include <sstream>
 
+#include "system/bpf_pins.h"
+
 namespace fsock {
 
 namespace {
@@ -30,12 +32,15 @@ bool planned_on(const Plan &plan, const std::string &iface)
 	return false;
 }
 
-// Our program on x.iface is the one st recorded, with x's ports and R.
+// Our program on x.iface is the one st recorded, with x's ports and R, and
+// its pins are there (a missing one: attached anew).
 bool up_to_date(const XdpChange &x, const SavedState &st)
 {
 	const SavedXdp *old = saved_for(st, x.iface);
+	std::vector<std::string> missing;
 	return x.current.ours() && old && old->prog_id == x.current.prog_id && old->r == x.cfg.r &&
-	       old->port_lo == x.cfg.port_lo && old->port_hi == x.cfg.port_hi;
+	       old->port_lo == x.cfg.port_lo && old->port_hi == x.cfg.port_hi &&
+	       xdp_pins_complete(x.iface, x.current, &missing);
 }
 
 } // namespace
@@ -178,6 +183,9 @@ std::vector<XdpDrift> rfd_steering_drift(const std::vector<SavedXdp> &saved)
 			d.push_back({x.iface, want,
 				     now.attached ? "prog " + std::to_string(now.prog_id) + " '" + now.prog_name + "'"
 						  : "none"});
+		else if (std::vector<std::string> missing; !xdp_pins_complete(x.iface, now, &missing))
+			d.push_back({x.iface, want + " pinned under " + kBpfPinDir, "missing " + missing[0] +
+				     (missing.size() > 1 ? " and " + std::to_string(missing.size() - 1) + " more" : "")});
 	}
 	return d;
 }

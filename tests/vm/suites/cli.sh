@@ -114,6 +114,17 @@ rfd_id=$(sed -n 's/.*xdp: fs_rfd (prog \([0-9]*\),.*/\1/p' /tmp/status-applied)
 /usr/sbin/bpftool prog dump xlated id "${rfd_id:-0}" >/tmp/xlated 2>&1
 grep -q "; sk = bpf_sk_lookup_tcp(ctx, tuple, tuple_size, BPF_F_CURRENT_NETNS, 0);" /tmp/xlated &&
 	pass "bpftool prog dump xlated shows fs_rfd's source lines" || fail "xlated: $(head -c 300 /tmp/xlated)"
+# Everything of ours pinned under /sys/fs/bpf/fastsocket (docs/cli.md).
+ls -l /sys/fs/bpf/fastsocket >/tmp/pins 2>&1
+cat /tmp/pins
+[ -e /sys/fs/bpf/fastsocket/eth0-rfd-prog ] && [ -e /sys/fs/bpf/fastsocket/eth0-rfd-cpus ] &&
+	pass "fs_rfd and its cpumap pinned under /sys/fs/bpf/fastsocket" || fail "pins: $(cat /tmp/pins)"
+/usr/sbin/bpftool prog show pinned /sys/fs/bpf/fastsocket/eth0-rfd-prog >/tmp/pinned-prog 2>&1
+grep -q "^${rfd_id:-x}: .*name fs_rfd" /tmp/pinned-prog && pass "bpftool prog show pinned: fs_rfd (prog $rfd_id)" ||
+	fail "pinned prog: $(cat /tmp/pinned-prog)"
+/usr/sbin/bpftool link show >/tmp/links 2>&1
+grep -q "prog ${rfd_id:-x}\b" /tmp/links && pass "bpftool link show: the link running fs_rfd" ||
+	fail "links: $(cat /tmp/links)"
 
 echo "== apply again: no changes"
 out=$("$FS" apply "$PROXY" 2>&1)
@@ -133,6 +144,15 @@ expect "status exit code with drift" 3 "$?"
 grep -q '"target": "eth0 rx-0"' /tmp/status.json && pass "drift of rx-0 reported" || fail "no drift in JSON"
 "$FS" apply "$PROXY" >/dev/null 2>&1 && expect "drift repaired by apply" "$ALL" \
 	"$(cat /sys/class/net/eth0/queues/rx-0/rps_cpus)"
+# A pin removed behind our back: drift, and apply attaches fs_rfd anew.
+rm /sys/fs/bpf/fastsocket/eth0-rfd-cpus
+"$FS" status >/tmp/status-pin 2>&1
+expect "status exit code with a pin missing" 3 "$?"
+grep -q "missing /sys/fs/bpf/fastsocket/eth0-rfd-cpus" /tmp/status-pin && pass "status names the missing pin" ||
+	fail "status: $(cat /tmp/status-pin)"
+"$FS" apply "$PROXY" >/tmp/apply-pin 2>&1
+[ -e /sys/fs/bpf/fastsocket/eth0-rfd-cpus ] && "$FS" status >/dev/null 2>&1 &&
+	pass "apply pinned fs_rfd again" || fail "pin not repaired: $(cat /tmp/apply-pin)"
 
 echo "== module in use: a reload is refused"
 exec 3</dev/fastsocket
@@ -165,6 +185,26 @@ expect "enable_receive_flow_deliver after revert" 0 "$(param enable_receive_flow
 grep -q "^profile: none applied" /tmp/status-reverted && pass "status: no profile applied" || fail "status after revert"
 grep -q "xdp: none" /tmp/status-reverted && pass "XDP reply steering detached from eth0" ||
 	fail "eth0 XDP after revert: $(grep xdp /tmp/status-reverted)"
+[ ! -e /sys/fs/bpf/fastsocket ] && pass "revert unpinned and removed /sys/fs/bpf/fastsocket" ||
+	fail "left in bpffs: $(ls -l /sys/fs/bpf/fastsocket)"
+
+echo "== XDP alone as a pinned bpf_link (LIBXDP_SKIP_DISPATCHER=1)"
+LIBXDP_SKIP_DISPATCHER=1 "$FS" apply "$PROXY" >/tmp/apply-link 2>&1
+expect "apply with LIBXDP_SKIP_DISPATCHER=1" 0 "$?"
+link_id=$(sed -n 's/.*XDP reply steering attached, prog \([0-9]*\).*/\1/p' /tmp/apply-link)
+/usr/sbin/bpftool link show pinned /sys/fs/bpf/fastsocket/eth0-rfd-link >/tmp/link 2>&1
+cat /tmp/link
+grep -Eq "^[0-9]+: xdp +prog ${link_id:-x}\b" /tmp/link &&
+	pass "fs_rfd (prog $link_id) attached as an XDP bpf_link pinned at eth0-rfd-link" ||
+	fail "link: $(cat /tmp/apply-link /tmp/link)"
+/usr/sbin/bpftool net show dev eth0 >/tmp/net 2>&1
+grep -Eq "^eth0\([0-9]+\) driver id ${link_id:-x}\b" /tmp/net && pass "bpftool net show: prog $link_id on eth0 (driver)" ||
+	fail "net: $(cat /tmp/net)"
+"$FS" revert >/tmp/revert-link 2>&1
+expect "revert of the link" 0 "$?"
+/usr/sbin/bpftool net show dev eth0 >/tmp/net 2>&1
+! grep -q "driver id" /tmp/net && [ ! -e /sys/fs/bpf/fastsocket ] &&
+	pass "revert detached the link and removed its pins" || fail "after revert: $(cat /tmp/revert-link /tmp/net)"
 
 echo "== XDP beside another program (libxdp's dispatcher)"
 # Someone else's counter, attached first as xdp-loader does; apply joins it,
@@ -180,6 +220,8 @@ grep -q fst_count /tmp/xdp-both && grep -q fs_rfd /tmp/xdp-both &&
 "$FS" status >/tmp/status-both 2>&1
 grep -q "xdp: fs_rfd (prog [0-9]*, RFD reply steering)" /tmp/status-both &&
 	pass "status: fs_rfd beside fst_count" || fail "status: $(grep xdp /tmp/status-both)"
+[ -e /sys/fs/bpf/fastsocket/eth0-rfd-prog ] && [ ! -e /sys/fs/bpf/fastsocket/eth0-rfd-link ] &&
+	pass "in the dispatcher: fs_rfd pinned, its link is libxdp's" || fail "pins: $(ls -l /sys/fs/bpf/fastsocket)"
 "$FS" revert >/tmp/revert2 2>&1
 expect "revert beside fst_count" 0 "$?"
 /usr/sbin/xdp-loader status eth0 >/tmp/xdp-after 2>&1
