@@ -144,22 +144,23 @@ echo "== start: $(host_line)"
 for i in $(seq 1 "$ROUNDS"); do
 	for s in $SERVERS; do
 		line=$(one_round "$s") || { echo "compare.sh: $s did not start" >&2; exit 1; }
-		echo "$line" >>"$WORK/$s.res"
+		echo "$line" >>"$WORK/${s//[^A-Za-z0-9_.-]/_}.res"
 		[ "$VERBOSE" = 1 ] && echo "   round $i $s: rate p50us p99us cpu-us/conn errors = $line" && tail -n 1 "$WORK/detail"
 	done
 done
 echo "== end:   $(host_line)"
 
 best=0 bestname=""
+NAMEW=$(for s in $SERVERS server; do echo "${#s}"; done | sort -n | tail -n 1)
 for s in $SERVERS; do
 	case "$s" in fs-*) continue ;; esac
-	m=$(awk '{print $1}' "$WORK/$s.res" | median)
+	m=$(awk '{print $1}' "$WORK/${s//[^A-Za-z0-9_.-]/_}.res" | median)
 	if [ "${m%.*}" -gt "$best" ]; then best=${m%.*}; bestname=$s; fi
 done
-printf '%-13s %9s %8s %8s %11s %7s %6s  %s\n' server "rate/s" "p50 ms" "p99 ms" "CPU us/conn" "ratio" errors "rounds (rate/s)"
+printf '%-*s %9s %8s %8s %11s %7s %6s  %s\n' "$NAMEW" server "rate/s" "p50 ms" "p99 ms" "CPU us/conn" "ratio" errors "rounds (rate/s)"
 for s in $SERVERS; do
-	f=$WORK/$s.res
-	printf '%-13s %9s %8s %8s %11s %7s %6s  %s\n' "$s" "$(awk '{print $1}' "$f" | median)" \
+	f=$WORK/${s//[^A-Za-z0-9_.-]/_}.res
+	printf '%-*s %9s %8s %8s %11s %7s %6s  %s\n' "$NAMEW" "$s" "$(awk '{print $1}' "$f" | median)" \
 		"$(awk '{print $2 / 1000}' "$f" | median)" "$(awk '{print $3 / 1000}' "$f" | median)" \
 		"$(awk '{print $4}' "$f" | median)" \
 		"$(awk -v b="$best" '{print $1}' "$f" | median | awk -v b="$best" '{printf "%.2fx", b ? $1 / b : 0}')" \

@@ -81,10 +81,16 @@ frontend fe
 HAP
 }
 
+# NAME may end in @VAR=VALUE[,VAR=VALUE...]: extra environment for the server
+# (e.g. fs-nginx@FASTSOCKET_LISTEN_SPAWN=1), for experiments; FSBENCH_LIB=PATH
+# there is the libfsocket.so `fastsocket run` preloads.
 server_start() { # NAME PORT WORKERS CPULIST [PREFIX...]
-	local name=$1 port=$2 w=$3 cpus=$4 d=$WORK/$1 cmd run=()
+	local name=${1%%@*} full=$1 port=$2 w=$3 cpus=$4 d=$WORK/${1//[^A-Za-z0-9_.-]/_} cmd run=() extra=()
 	shift 4
-	case "$name" in fs-*) run=("$FS" run --lib "$LIB") ;; esac
+	[ "$full" = "$name" ] || IFS=, read -r -a extra <<<"${full#*@}"
+	local lib=$LIB e
+	for e in "${extra[@]}"; do case "$e" in FSBENCH_LIB=*) lib=${e#FSBENCH_LIB=} ;; esac; done
+	case "$name" in fs-*) run=("$FS" run --lib "$lib") ;; esac
 	case "$name" in
 	fs-*-ls1) run+=(--listen-spawn 1) ;;
 	fs-*-ls2) run+=(--listen-spawn 2) ;;
@@ -101,11 +107,11 @@ server_start() { # NAME PORT WORKERS CPULIST [PREFIX...]
 	*) echo "unknown server $name" >&2; return 1 ;;
 	esac
 	[ "${#run[@]}" -gt 0 ] && run+=(--)
-	setsid env -u LD_PRELOAD -u FASTSOCKET_MODE "$@" "${run[@]}" "${cmd[@]}" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+	setsid env -u LD_PRELOAD -u FASTSOCKET_MODE "${extra[@]}" "$@" "${run[@]}" "${cmd[@]}" >"$d.out" 2>"$d.err" &
 	LASTPID=$!
 	PIDS+=("$LASTPID")
 	disown "$LASTPID" 2>/dev/null || true
-	wait_port "$port" || { tail -n 3 "$WORK/$name.err" >&2; return 1; }
+	wait_port "$port" || { tail -n 3 "$d.err" >&2; return 1; }
 }
 
 server_stop() {
