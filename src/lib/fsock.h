@@ -143,6 +143,10 @@ extern __thread int fs_tl_cpu FS_HIDDEN __attribute__((tls_model("initial-exec")
  * threads and children it creates). */
 extern __thread int fs_tl_pinned FS_HIDDEN __attribute__((tls_model("initial-exec")));
 extern __thread cpu_set_t fs_tl_mask FS_HIDDEN __attribute__((tls_model("initial-exec")));
+/* ops.c: a listener this thread deleted from epoll, maybe to re-add it at
+ * once (nginx); its CPU is handed back at the thread's next other call. */
+extern __thread struct fs_group *fs_tl_hb_group FS_HIDDEN __attribute__((tls_model("initial-exec")));
+FS_HIDDEN void fs_hand_back_pending(void);
 
 /* core.c: configuration, logging, the per-fd kind table. */
 FS_HIDDEN void fs_resolve(void);
