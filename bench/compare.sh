@@ -6,7 +6,8 @@
 #
 #   bench/compare.sh [-d SECONDS] [-r ROUNDS] [-b BUILD_DIR] [-w WORKERS]
 #                    [-l wrk|ab|fsbench] [-t THREADS] [-c CONNS]
-#                    [-L shared|apart|pinned] [-s "SERVER ..."] [-v]
+#                    [-L shared|apart|pinned] [-S CPUS -C CPUS] [-s "SERVER ..."]
+#                    [-o SUMMARY_FILE] [-v]
 #
 # Servers (-s, default "nginx nginx-rp haproxy fs-nginx fs-haproxy"):
 #   nginx        nginx, WORKERS workers, one shared listener (the default config)
@@ -21,6 +22,10 @@
 #   apart   server on the upper half of the CPUs, load generator on the lower
 #           half (taskset); WORKERS defaults to the server's CPU count
 #   pinned  like shared, but fsbench-load pins one thread per CPU (-l fsbench)
+#   -S CPUS -C CPUS: the server on CPU list -S, the load generator on -C
+#           (layout "custom"; bench/scale.sh uses it)
+# -o FILE: also write "server rate p50_us p99_us cpu_us_per_conn ratio errors"
+# lines (medians) to FILE.
 # Load generators: wrk (-t THREADS -c CONNS, header Connection: close),
 # ab (-c CONNS, HTTP/1.0, one thread), fsbench-load (-t THREADS, one
 # connection at a time per thread).
@@ -34,6 +39,7 @@
 set -euo pipefail
 
 REPO=$(cd "$(dirname "$0")/.." && pwd)
+SRV_CPUS_OPT="" LOAD_CPUS_OPT="" SUMMARY=""
 DUR=5 ROUNDS=3 LOADGEN=wrk THREADS=1 CONNS=64 LAYOUT=shared VERBOSE=0 WORKERS=""
 SERVERS="nginx nginx-rp haproxy fs-nginx fs-haproxy"
 BUILD=${FSBENCH_BUILD:-$REPO/build}
@@ -48,13 +54,23 @@ while [ $# -gt 0 ]; do
 	-c) CONNS=$2; shift 2 ;;
 	-L) LAYOUT=$2; shift 2 ;;
 	-s) SERVERS=$2; shift 2 ;;
+	-S) SRV_CPUS_OPT=$2; LAYOUT=custom; shift 2 ;;
+	-C) LOAD_CPUS_OPT=$2; LAYOUT=custom; shift 2 ;;
+	-o) SUMMARY=$2; shift 2 ;;
 	-v) VERBOSE=1; shift ;;
 	-h|--help) sed -n '2,34p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
 case "$LOADGEN" in wrk|ab|fsbench) ;; *) echo "compare.sh: -l wrk, ab or fsbench" >&2; exit 2 ;; esac
-case "$LAYOUT" in shared|apart|pinned) ;; *) echo "compare.sh: -L shared, apart or pinned" >&2; exit 2 ;; esac
+case "$LAYOUT" in shared|apart|pinned|custom) ;; *) echo "compare.sh: -L shared, apart or pinned" >&2; exit 2 ;; esac
+if [ "$LAYOUT" = custom ]; then
+	[ -n "$SRV_CPUS_OPT" ] && [ -n "$LOAD_CPUS_OPT" ] || { echo "compare.sh: -S and -C go together" >&2; exit 2; }
+	for l in "$SRV_CPUS_OPT" "$LOAD_CPUS_OPT"; do
+		[[ "$l" =~ ^[0-9]+(-[0-9]+)?(,[0-9]+(-[0-9]+)?)*$ ]] && [ "${#l}" -le 200 ] ||
+			{ echo "compare.sh: not a CPU list: ${l:0:40}" >&2; exit 2; }
+	done
+fi
 for n in "$DUR" "$ROUNDS" "$THREADS" "$CONNS" ${WORKERS:+"$WORKERS"}; do
 	[[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 1 ] && [ "$n" -le 100000 ] ||
 		{ echo "compare.sh: not a count: ${n:0:40}" >&2; exit 2; }
@@ -76,6 +92,10 @@ SRV_CPUS=$ALL_CPUS
 if [ "$LAYOUT" = apart ]; then
 	[ "$NCPU" -ge 2 ] || { echo "compare.sh: -L apart needs 2 CPUs" >&2; exit 1; }
 	read -r LOAD_CPUS SRV_CPUS < <(split_cpus "$ALL_CPUS")
+	LOAD_RUN=(taskset -c "$LOAD_CPUS")
+	SRV_RUN=(taskset -c "$SRV_CPUS")
+elif [ "$LAYOUT" = custom ]; then
+	LOAD_CPUS=$LOAD_CPUS_OPT SRV_CPUS=$SRV_CPUS_OPT
 	LOAD_RUN=(taskset -c "$LOAD_CPUS")
 	SRV_RUN=(taskset -c "$SRV_CPUS")
 fi
@@ -167,3 +187,11 @@ for s in $SERVERS; do
 		"$(awk '{n += $5} END {print n + 0}' "$f")" "$(awk '{printf "%s%s", (NR > 1 ? ", " : ""), $1}' "$f")"
 done
 echo "(ratio: median rate / median of the best stock server, $bestname)"
+if [ -n "$SUMMARY" ]; then
+	for s in $SERVERS; do
+		f=$WORK/${s//[^A-Za-z0-9_.-]/_}.res
+		echo "$s $(awk '{print $1}' "$f" | median) $(awk '{print $2}' "$f" | median) $(awk '{print $3}' "$f" | median)" \
+			"$(awk '{print $4}' "$f" | median) $(awk '{print $1}' "$f" | median | awk -v b="$best" '{printf "%.2f", b ? $1 / b : 0}')" \
+			"$(awk '{n += $5} END {print n + 0}' "$f")"
+	done >"$SUMMARY"
+fi
