@@ -17,6 +17,9 @@
 #   fs-haproxy   haproxy, one plain bind, WORKERS threads, under `fastsocket run`
 #   fs-nginx-ls1 / fs-nginx-ls2   `fastsocket run --listen-spawn 1 / 2`
 #   fs-nginx-rp  the nginx-rp config (workers pinned by nginx) under `fastsocket run`
+#   fs-haproxy-mq0     fs-haproxy with `tune.listener.multi-queue off`
+#   fs-haproxy-shards  the haproxy config (shards by-thread, cpu-map) under `fastsocket run`
+#   NAME@VAR=VALUE,...  extra environment (FSBENCH_LIB=PATH: another libfsocket.so)
 # Layouts (-L):
 #   shared  load generator and server on every CPU, nobody pinned (default)
 #   apart   server on the upper half of the CPUs, load generator on the lower
@@ -58,7 +61,7 @@ while [ $# -gt 0 ]; do
 	-C) LOAD_CPUS_OPT=$2; LAYOUT=custom; shift 2 ;;
 	-o) SUMMARY=$2; shift 2 ;;
 	-v) VERBOSE=1; shift ;;
-	-h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,43p' "$0"; exit 0 ;;
 	*) echo "compare.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
 done

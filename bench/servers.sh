@@ -56,7 +56,7 @@ http {
 NGX
 }
 
-write_haproxy_server_cfg() { # FILE PORT THREADS CPULIST per-thread(0/1)
+write_haproxy_server_cfg() { # FILE PORT THREADS CPULIST per-thread(0/1) [GLOBAL_LINE]
 	local map=""
 	if [ "$5" = 1 ]; then
 		if [ "$(cpulist_count "$4")" = "$3" ] && [ "$3" -gt 1 ]; then
@@ -69,6 +69,7 @@ write_haproxy_server_cfg() { # FILE PORT THREADS CPULIST per-thread(0/1)
 global
   nbthread $3
   $map
+  ${6:-}
   maxconn 8000
 defaults
   mode http
@@ -103,6 +104,11 @@ server_start() { # NAME PORT WORKERS CPULIST [PREFIX...]
 	haproxy) mkdir -p "$d"; write_haproxy_server_cfg "$d/h.cfg" "$port" "$w" "$cpus" 1
 		cmd=(haproxy -f "$d/h.cfg" -db) ;;
 	fs-haproxy | fs-haproxy-ls1 | fs-haproxy-ls2) mkdir -p "$d"; write_haproxy_server_cfg "$d/h.cfg" "$port" "$w" "$cpus" 0
+		cmd=(haproxy -f "$d/h.cfg" -db) ;;
+	fs-haproxy-mq0) mkdir -p "$d"
+		write_haproxy_server_cfg "$d/h.cfg" "$port" "$w" "$cpus" 0 "tune.listener.multi-queue off"
+		cmd=(haproxy -f "$d/h.cfg" -db) ;;
+	fs-haproxy-shards) mkdir -p "$d"; write_haproxy_server_cfg "$d/h.cfg" "$port" "$w" "$cpus" 1
 		cmd=(haproxy -f "$d/h.cfg" -db) ;;
 	*) echo "unknown server $name" >&2; return 1 ;;
 	esac
