@@ -118,7 +118,9 @@ load() {
 		echo "$out" >>"$WORK/load.log"
 		awk -f "$(dirname "$0")/parse-ab.awk" <<<"$out" ;;
 	fsbench)
-		out=$("${LOAD_RUN[@]}" "$LOAD" -p "$1" -d "$DUR" -t "$THREADS" $([ "$LAYOUT" = pinned ] || echo -N) || true)
+		local nopin=(-N)
+		[ "$LAYOUT" = pinned ] && nopin=()
+		out=$("${LOAD_RUN[@]}" "$LOAD" -p "$1" -d "$DUR" -t "$THREADS" "${nopin[@]}" || true)
 		echo "$out" >>"$WORK/load.log"
 		awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] } }
 		     END { printf "%d %d %d %d %d\n", v["rate"], v["p50_us"], v["p99_us"], v["conns"], v["failures"] }' <<<"$out" ;;
