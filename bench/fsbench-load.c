@@ -7,7 +7,9 @@
  *   fsbench-load -p PORT [-a 127.0.0.1 | -a ::1] [-t THREADS] [-n CONNS | -d SECONDS]
  *                [-u PATH] [-T TIMEOUT_MS] [-N (no pinning)]
  *
- * Prints one line:  conns=N failures=F seconds=S rate=R (first error: ...)
+ * Prints one line:  conns=N failures=F seconds=S rate=R p50_us=A p99_us=B (first error: ...)
+ * (p50/p99: latency of a whole successful connection, connect to close,
+ * from a log-linear histogram: within 1/16 of the value.)
  * Exit status 0 if failures == 0, 1 otherwise, 2 on usage errors.
  */
 #define _GNU_SOURCE
@@ -34,6 +36,52 @@ static long issued;
 static unsigned long done, failed;
 static char first_err[160];
 static double t_end;
+/* Latency histogram: exact below 32 us, then 16 buckets per power of two. */
+#define LAT_BUCKETS (32 + 40 * 16)
+static unsigned long lat_hist[LAT_BUCKETS];
+
+static int lat_bucket(unsigned long us)
+{
+	int b;
+
+	if (us < 32)
+		return (int)us;
+	b = 63 - __builtin_clzl(us);
+	if (b > 44)
+		return LAT_BUCKETS - 1;
+	return 32 + (b - 5) * 16 + (int)((us >> (b - 4)) & 15);
+}
+
+static unsigned long lat_value(int i)
+{
+	int b;
+
+	if (i < 32)
+		return (unsigned long)i;
+	b = (i - 32) / 16 + 5;
+	return (1UL << b) + (unsigned long)((i - 32) % 16) * (1UL << (b - 4));
+}
+
+/* The q-quantile (0..1) of the successful connections' latencies, in us. */
+static unsigned long lat_quantile(double q)
+{
+	unsigned long n = 0, want, seen = 0;
+	int i;
+
+	for (i = 0; i < LAT_BUCKETS; i++)
+		n += lat_hist[i];
+	if (!n)
+		return 0;
+	want = (unsigned long)(q * n);
+	if (want >= n)
+		want = n - 1;
+	for (i = 0; i < LAT_BUCKETS; i++) {
+		seen += lat_hist[i];
+		if (seen > want)
+			return lat_value(i);
+	}
+	return lat_value(LAT_BUCKETS - 1);
+}
 
 static double now(void)
 {
@@ -137,8 +185,13 @@ static void *run(void *arg)
 		} else if (now() >= t_end) {
 			break;
 		}
-		if (one_conn(req, rlen) == 0)
+		double t = now();
+
+		if (one_conn(req, rlen) == 0) {
 			__atomic_fetch_add(&done, 1, __ATOMIC_RELAXED);
+			__atomic_fetch_add(&lat_hist[lat_bucket((unsigned long)((now() - t) * 1e6))], 1,
+					   __ATOMIC_RELAXED);
+		}
 	}
 	return NULL;
 }
@@ -185,8 +238,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < threads; i++)
 		pthread_join(th[i], NULL);
 	secs = now() - t0;
-	printf("conns=%lu failures=%lu seconds=%.3f rate=%.0f%s%s%s\n", done, failed, secs,
-	       done / secs, failed ? " (first error: " : "", failed ? first_err : "",
+	printf("conns=%lu failures=%lu seconds=%.3f rate=%.0f p50_us=%lu p99_us=%lu%s%s%s\n", done, failed,
+	       secs, done / secs, lat_quantile(0.50), lat_quantile(0.99), failed ? " (first error: " : "", failed ? first_err : "",
 	       failed ? ")" : "");
 	return failed ? 1 : 0;
 usage:

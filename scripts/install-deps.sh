@@ -27,6 +27,8 @@ iproute2
 nginx-light
 haproxy
 nodejs
+wrk
+apache2-utils
 python3
 linux-headers-amd64
 debhelper

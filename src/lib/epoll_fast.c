@@ -103,6 +103,8 @@ int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev)
 	struct fe_ent *t, *e;
 	int rc;
 
+	if (__builtin_expect(fs_tl_hb_group != NULL, 0))
+		fs_hand_back_pending();	/* not nginx's re-add: the CPU goes back (ops.c) */
 	if (!fe_enabled() || fd < 0 || fd >= fe_n || epfd < 0 || epfd >= fe_n)
 		return fs_real.epoll_ctl(epfd, op, fd, ev);
 	t = fe_tab;

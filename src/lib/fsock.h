@@ -153,6 +153,10 @@ extern __thread cpu_set_t fs_tl_mask FS_HIDDEN __attribute__((tls_model("initial
 /* A CPU a waiting worker should take first (-1: none): its connections
  * reach the shared listener (ops.c retry_cpus, fallback.c pick_cpu). */
 extern __thread int fs_tl_want_cpu FS_HIDDEN __attribute__((tls_model("initial-exec")));
+/* ops.c: a listener this thread deleted from epoll, maybe to re-add it at
+ * once (nginx); its CPU is handed back at the thread's next other call. */
+extern __thread struct fs_group *fs_tl_hb_group FS_HIDDEN __attribute__((tls_model("initial-exec")));
+FS_HIDDEN void fs_hand_back_pending(void);
 
 /* core.c: configuration, logging, the per-fd kind table. */
 FS_HIDDEN void fs_resolve(void);

@@ -251,6 +251,36 @@ static void hand_back(struct fs_group *g, int c)
 	}
 }
 
+/*
+ * nginx with accept_mutex off registers its listener with EPOLLEXCLUSIVE and
+ * deletes it and adds it back at once every 16 accept events
+ * (ngx_reorder_accept_events).  A hand-back on each of those DELs drained
+ * the queue, reset the connections being established (shutdown) and
+ * rebuilt the listener every 16 connections: twice the server CPU per
+ * connection, reset connections under `wrk -c64` (issue 14).  So when the
+ * application asked for EPOLLEXCLUSIVE itself, its DEL only marks this
+ * thread's CPU: re-adding the listener to the same set cancels the mark;
+ * the thread's next other epoll_ctl() (epoll_fast.c for other fds) or
+ * accept() hands the CPU back.
+ */
+__thread struct fs_group *fs_tl_hb_group __attribute__((tls_model("initial-exec")));
+static __thread int tl_hb_cpu __attribute__((tls_model("initial-exec")));
+static __thread int tl_hb_epfd __attribute__((tls_model("initial-exec")));
+static __thread pid_t tl_hb_pid __attribute__((tls_model("initial-exec")));
+
+void fs_hand_back_pending(void)
+{
+	struct fs_group *g = fs_tl_hb_group;
+	struct fs_entry *e;
+
+	fs_tl_hb_group = NULL;
+	if (tl_hb_pid != fs.pid)
+		return;	/* marked before a fork(): the parent's, not this child's */
+	e = &g->ent[tl_hb_cpu];
+	if (fs_entry_live(e) && !e->in_epoll)
+		hand_back(g, tl_hb_cpu);
+}
+
 /* Watching again: a parked local listener listens again if its CPU is free. */
 static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
 {
@@ -402,6 +432,12 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	struct fs_entry *e;
 	int rc, c;
 
+	if (__builtin_expect(fs_tl_hb_group != NULL, 0)) {
+		if (op == EPOLL_CTL_ADD && epfd == tl_hb_epfd && fs_group_of(fd) == fs_tl_hb_group)
+			fs_tl_hb_group = NULL;	/* re-added at once: keep the CPU */
+		else
+			fs_hand_back_pending();
+	}
 	if (fs_in_other_process() || !(g = fs_group_checked(fd)) ||
 	    (op != EPOLL_CTL_DEL && !ev))
 		return fs_real.epoll_ctl(epfd, op, fd, ev);
@@ -437,7 +473,14 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 			/* Not watched here any more: the CPU goes back to the group. */
 			if (fs_real.epoll_ctl(epfd, EPOLL_CTL_DEL, e->local_fd, NULL) == 0) {
 				e->in_epoll = 0;
-				hand_back(g, c);
+				if (op == EPOLL_CTL_DEL && g->app_excl && c == fs_tl_cpu && !fs_tl_hb_group) {
+					fs_tl_hb_group = g;	/* maybe nginx's reorder */
+					tl_hb_cpu = c;
+					tl_hb_epfd = epfd;
+					tl_hb_pid = fs.pid;
+				} else {
+					hand_back(g, c);
+				}
 			}
 			continue;
 		}
@@ -592,6 +635,8 @@ int fs_accept(int fd, struct sockaddr *addr, socklen_t *len, int flags)
 	long deadline = -2;
 	int nfd, c, own, nonblock;
 
+	if (__builtin_expect(fs_tl_hb_group != NULL, 0))
+		fs_hand_back_pending();
 	if (!g)
 		return fs_real.accept4(fd, addr, len, flags);
 	if (__builtin_expect(__atomic_load_n(&g->nstash, __ATOMIC_RELAXED) > 0, 0)) {
