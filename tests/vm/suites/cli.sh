@@ -192,6 +192,7 @@ echo "== XDP alone as a pinned bpf_link (LIBXDP_SKIP_DISPATCHER=1)"
 LIBXDP_SKIP_DISPATCHER=1 "$FS" apply "$PROXY" >/tmp/apply-link 2>&1
 expect "apply with LIBXDP_SKIP_DISPATCHER=1" 0 "$?"
 link_id=$(sed -n 's/.*XDP reply steering attached, prog \([0-9]*\).*/\1/p' /tmp/apply-link)
+ls -l /sys/fs/bpf/fastsocket
 /usr/sbin/bpftool link show pinned /sys/fs/bpf/fastsocket/eth0-rfd-link >/tmp/link 2>&1
 cat /tmp/link
 grep -Eq "^[0-9]+: xdp +prog ${link_id:-x}\b" /tmp/link &&
