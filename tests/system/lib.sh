@@ -1,6 +1,7 @@
 #!/bin/bash
 # Shared helpers of the whole-system tests (sourced by tests/system/*).
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables are for the files that source this one
 
 SYS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$SYS_DIR/../.." && pwd)
