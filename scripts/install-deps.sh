@@ -52,6 +52,12 @@ elfutils
 lld
 libc6-dev-arm64-cross
 libgcc-12-dev-arm64-cross
+mmdebstrap
+qemu-utils
+fdisk
+e2fsprogs
+openssh-client
+ansible
 "
 missing=""
 for p in $pkgs; do

@@ -6,6 +6,7 @@
 #   sudo ./scripts/test.sh            # everything
 #   FS_TEST_STAGES="unit vm" ./scripts/test.sh   # a subset
 #   FS_TEST_STAGES=fuzz FS_FUZZ_KERNELS=6.12 ./scripts/test.sh  # the ioctl fuzzer
+#   FS_TEST_STAGES=system ./scripts/test.sh   # whole-system boots (tests/system)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -103,5 +104,11 @@ if want packages; then
 	stage "lintian + rpmlint" "$top/packaging/lint.sh"
 	stage "package install test" "$top/tests/install/run.sh"
 	stage "kernel matrix (build + load)" "$top/tests/install/kernel-matrix.sh"
+fi
+if want system; then
+	# Real Debian systems under QEMU (docs/testing-vm.md, "Whole-system
+	# tests"): one cached bookworm image shared by both scenarios.
+	stage "system: bookworm install-reboot" nice -n 19 "$top/tests/system/run" bookworm install-reboot
+	stage "system: Ansible role on two hosts" nice -n 19 "$top/tests/system/run" bookworm ansible
 fi
 print_summary
