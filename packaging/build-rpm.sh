@@ -20,11 +20,14 @@
 # RPM distribution run rpmbuild without --nodeps (FASTSOCKET_RPM_NODEPS=0).
 #
 # Environment: FASTSOCKET_PKG_OUT (default build/packages),
-#              FASTSOCKET_RPM_NODEPS (default 1).
+#              FASTSOCKET_RPM_NODEPS (default 1), FASTSOCKET_RPM_RELEASE (default
+#              RELEASE of packaging/common/package.conf).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=packaging/common/package.conf
 . "$top/packaging/common/package.conf"
+# Another Release: for the upgrade test of the scriptlets (tests/install/rpm-scriptlets.sh).
+RELEASE=${FASTSOCKET_RPM_RELEASE:-$RELEASE}
 ver=$(cat "$top/VERSION")
 out=${FASTSOCKET_PKG_OUT:-$top/build/packages}
 nodeps=${FASTSOCKET_RPM_NODEPS:-1}
