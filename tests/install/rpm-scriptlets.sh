@@ -12,8 +12,8 @@
 #     the root's kernel (dkms status: installed; the .ko under updates/dkms);
 #     %post fastsocket: the systemd preset of the units
 #  2. upgrade to release R+1 (a second build, FASTSOCKET_RPM_RELEASE): the
-#     new %post runs before the old %preun, whose `dkms remove
-#     --rpm_safe_upgrade` must leave the module installed
+#     new %post runs before the old %preun, which must leave the module
+#     installed (it removed it before: %preun now removes on erase only)
 #  3. erase: %preun/%postun: no DKMS entry, no module, no /usr/src tree,
 #     no /var/lib/fastsocket, no file of either package left
 #
