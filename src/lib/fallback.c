@@ -158,8 +158,11 @@ static int free_everywhere(struct fs_group *g, int c)
 	return 1;
 }
 
-/* The CPU (>= from) for this thread's local listener, claimed; -1 if none. */
-static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
+/*
+ * The CPU (>= from) for this thread's local listener, claimed; -1 if none.
+ * want: a CPU to take first if it is free (-1: none).
+ */
+static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from, int want)
 {
 	int c, n = CPU_COUNT(cur);
 
@@ -175,7 +178,7 @@ static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
 		return c >= from && claim(g, c) == 0 ? c : -1;
 	}
 	/* The CPU whose connections reach the shared listener (retry_cpus). */
-	c = fs_tl_want_cpu;
+	c = want;
 	if (c >= from && c < fs.ncpu && CPU_ISSET(c, &fs.cpus) && CPU_ISSET(c, cur) &&
 	    free_everywhere(g, c) && claim(g, c) == 0)
 		return c;
@@ -195,7 +198,7 @@ static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from)
 	return -1;
 }
 
-struct fs_entry *fs_user_spawn(struct fs_group *g)
+struct fs_entry *fs_user_spawn(struct fs_group *g, int want)
 {
 	struct fs_entry *e;
 	cpu_set_t cur;
@@ -207,7 +210,7 @@ struct fs_entry *fs_user_spawn(struct fs_group *g)
 		return NULL;
 again:
 	shared = 0;
-	cpu = pick_cpu(g, &cur, from);
+	cpu = pick_cpu(g, &cur, from, want);
 	if (cpu < 0) {
 		fs_log(1, "fd %d (port %d): no free CPU slot; global listener",
 		       g->fd, g->port);

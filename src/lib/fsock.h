@@ -150,9 +150,6 @@ extern __thread int fs_tl_cpu FS_HIDDEN __attribute__((tls_model("initial-exec")
  * threads and children it creates). */
 extern __thread int fs_tl_pinned FS_HIDDEN __attribute__((tls_model("initial-exec")));
 extern __thread cpu_set_t fs_tl_mask FS_HIDDEN __attribute__((tls_model("initial-exec")));
-/* A CPU a waiting worker should take first (-1: none): its connections
- * reach the shared listener (ops.c retry_cpus, fallback.c pick_cpu). */
-extern __thread int fs_tl_want_cpu FS_HIDDEN __attribute__((tls_model("initial-exec")));
 /* ops.c: a listener this thread deleted from epoll, maybe to re-add it at
  * once (nginx); its CPU is handed back at the thread's next other call. */
 extern __thread struct fs_group *fs_tl_hb_group FS_HIDDEN __attribute__((tls_model("initial-exec")));
@@ -222,7 +219,7 @@ FS_HIDDEN void fs_module_shutdown(int fd);
 /* fallback.c: the per-CPU local listener (made with plain calls). */
 FS_HIDDEN int fs_user_kernel_ok(char *why, size_t len);
 FS_HIDDEN void fs_user_prepare(struct fs_group *g);
-FS_HIDDEN struct fs_entry *fs_user_spawn(struct fs_group *g);
+FS_HIDDEN struct fs_entry *fs_user_spawn(struct fs_group *g, int want);
 
 /* rfd.c: source port encoding the CPU on connect(); counters. */
 FS_HIDDEN int fs_rfd_pick(int fd, int cpu);

@@ -102,18 +102,18 @@ int fs_listen(int fd, int backlog)
 	return rc;
 }
 
-static int somaxconn(void)
+/* A non-negative integer sysctl (/proc/sys/...), or dflt if unreadable. */
+static int sysctl_int(const char *path, int dflt)
 {
 	char b[16] = "";
-	int fd = open("/proc/sys/net/core/somaxconn", O_RDONLY | O_CLOEXEC), n = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), n = -1;
 
 	if (fd >= 0) {
-		if (read(fd, b, sizeof(b) - 1) < 0)
-			b[0] = 0;
+		if (read(fd, b, sizeof(b) - 1) > 0 && b[0] >= '0' && b[0] <= '9')
+			n = atoi(b);
 		fs_real.close(fd);
-		n = atoi(b);
 	}
-	return n > 0 ? n : 4096;
+	return n >= 0 ? n : dflt;
 }
 
 /*
@@ -135,7 +135,7 @@ void fs_adopt_listener(int fd)
 	on = add_reuseport(fd);
 	if (on < 0)
 		return;
-	if (!make_group(fd, somaxconn(), on))
+	if (!make_group(fd, sysctl_int("/proc/sys/net/core/somaxconn", 0) ?: 4096, on))
 		undo_reuseport(fd, on);
 	else
 		fs_log(1, "fd %d: inherited listener adopted", fd);
@@ -198,19 +198,6 @@ static int local_add(struct fs_entry *e, int epfd, const struct epoll_event *ev)
 	return 0;
 }
 
-static int migrate_req(void)
-{
-	char c = '0';
-	int fd = open("/proc/sys/net/ipv4/tcp_migrate_req", O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return 0;
-	if (read(fd, &c, 1) != 1)
-		c = '0';
-	fs_real.close(fd);
-	return c == '1';
-}
-
 /*
  * Stop taking this CPU's connections here (the worker stopped watching):
  * the local listener stops listening (it leaves the reuseport group) and
@@ -221,7 +208,7 @@ static int migrate_req(void)
 static void hand_back(struct fs_group *g, int c)
 {
 	struct fs_entry *e = &g->ent[c];
-	int nfd;
+	int nfd, migrate;
 
 	/*
 	 * Connections already queued here: with net.ipv4.tcp_migrate_req the
@@ -230,7 +217,8 @@ static void hand_back(struct fs_group *g, int c)
 	 */
 	if (e->module)
 		fs_module_leave(e->local_fd);	/* no new connection lands here now */
-	while (!migrate_req() && e->nstash < FS_STASH &&
+	migrate = sysctl_int("/proc/sys/net/ipv4/tcp_migrate_req", 0) == 1;
+	while (!migrate && e->nstash < FS_STASH &&
 	       (nfd = fs_real.accept4(e->local_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
 		e->stash[e->nstash++] = fs_hide_fd(nfd, NULL);
 		__atomic_fetch_add(&g->nstash, 1, __ATOMIC_RELAXED);
@@ -356,14 +344,15 @@ static long coarse_ms(void)
 	return t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
+/* want: a CPU to take first (-1: none), see retry_cpus(). */
+static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev, int want)
 {
 	struct fs_entry *e = thread_entry(g);
 
 	if (e && e->parked)
 		e = unpark(g, e);
 	if (!e)
-		e = fs_user_spawn(g);
+		e = fs_user_spawn(g, want);
 	if (e && local_add(e, epfd, ev) < 0) {
 		fs_log(2, "fd %d: adding the local listener to epoll failed (%s)",
 		       g->fd, strerror(errno));
@@ -393,8 +382,6 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev)
  * workers after a binary upgrade).  The epoll set must still be the one the
  * listener was registered in.
  */
-__thread int fs_tl_want_cpu __attribute__((tls_model("initial-exec"))) = -1;
-
 static void retry_cpus(int conn)
 {
 	static long next_ms;
@@ -407,8 +394,8 @@ static void retry_cpus(int conn)
 		return;
 	__atomic_store_n(&next_ms, now + 50, __ATOMIC_RELAXED);
 	/* The CPU that processed it has no local listener: take that one. */
-	if (fs_real.getsockopt(conn, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &l) == 0)
-		fs_tl_want_cpu = cpu;
+	if (fs_real.getsockopt(conn, SOL_SOCKET, SO_INCOMING_CPU, &cpu, &l) < 0)
+		cpu = -1;
 	for (i = 0; i < FS_MAX_GROUPS; i++) {
 		struct fs_group *g = &fs.groups[i];
 		int epfd = g->wait_epfd;
@@ -420,9 +407,8 @@ static void retry_cpus(int conn)
 			g->wait_epfd = -1;
 			continue;
 		}
-		take_cpu(g, epfd, &g->wait_ev);
+		take_cpu(g, epfd, &g->wait_ev, cpu);
 	}
-	fs_tl_want_cpu = -1;
 	errno = saved;
 }
 
@@ -445,7 +431,7 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	if (op == EPOLL_CTL_ADD) {
 		rc = add_global(g, epfd, fd, ev);
 		if (rc == 0 && wants_local(ev))
-			take_cpu(g, epfd, ev);
+			take_cpu(g, epfd, ev, -1);
 		return rc;
 	}
 	if (op != EPOLL_CTL_DEL && op != EPOLL_CTL_MOD)
@@ -489,7 +475,7 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		fs_real.epoll_ctl(epfd, EPOLL_CTL_MOD, e->local_fd, &lev);
 	}
 	if (op == EPOLL_CTL_MOD && wants_local(ev))
-		take_cpu(g, epfd, ev);	/* watching again: take a CPU again */
+		take_cpu(g, epfd, ev, -1);	/* watching again: take a CPU again */
 	return 0;
 }
 
