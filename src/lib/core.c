@@ -305,12 +305,13 @@ __attribute__((constructor)) static void fs_init(void)
 	char note[160] = "", why[200] = "", kwhy[160] = "", cl[128], line[640];
 	cpu_set_t allowed, want;
 	int want_mode = 0, n; /* 0 auto, 1 module, 2 userspace, 3 off */
+	int module_spawn = 1;
 
 	fs_resolve();
 	fs.pid = getpid();
 	if (getenv("FASTSOCKET_STATS_FILE") && *getenv("FASTSOCKET_STATS_FILE"))
 		__atomic_store_n(&fs_out_stats, 1, __ATOMIC_RELEASE);
-	fs.spawn_mode = 2;
+	fs.spawn_mode = -1;	/* not given: chosen with the backend below */
 	if (verbose && *verbose)
 		fs.verbose = atoi(verbose) < 0 ? 0 : atoi(verbose);
 	if (mode && *mode) {
@@ -365,7 +366,18 @@ __attribute__((constructor)) static void fs_init(void)
 			 "fastsocket: cannot map state tables (%s); pass-through",
 			 strerror(errno));
 	} else {
-		int mod = want_mode == 2 ? -1 : fs_module_probe(why, sizeof(why));
+		int mod = want_mode == 2 ? -1 : fs_module_probe(why, sizeof(why), &module_spawn);
+
+		/*
+		 * Not given: the module's enable_listen_spawn (the profile
+		 * chooses), else 1.  Mode 2 pins workers, and a pinned worker
+		 * cannot leave a CPU it shares with a busy process (a local
+		 * load generator, a log shipper): 0.78x of stock nginx in the
+		 * first benchmark people run (docs/benchmarks.md).  Mode 1
+		 * accelerates only the workers the application pinned itself.
+		 */
+		if (fs.spawn_mode < 0)
+			fs.spawn_mode = mod == 0 ? module_spawn : 1;
 
 		if (want_mode == 2)
 			snprintf(why, sizeof(why), "FASTSOCKET_MODE=userspace");

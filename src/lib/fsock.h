@@ -210,7 +210,7 @@ FS_HIDDEN int fs_sockopt_copyable(int fd);
 FS_HIDDEN int fs_sockopt_marks_uncopyable(int level, int name);
 
 /* module.c: the ioctl client of ABI v2 (LISTEN, JOIN, LEAVE). */
-FS_HIDDEN int fs_module_probe(char *why, size_t len);
+FS_HIDDEN int fs_module_probe(char *why, size_t len, int *spawn);
 FS_HIDDEN int fs_module_listen(int fd);
 FS_HIDDEN int fs_module_join(struct fs_group *g, int local_fd, int cpu);
 FS_HIDDEN void fs_module_leave(int local_fd);

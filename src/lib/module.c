@@ -25,8 +25,11 @@ static const char *dev_path(void)
 	return FSOCKET_DEVICE_PATH;
 }
 
-/* 0: usable, why = a description; -1: not usable, why = the reason. */
-int fs_module_probe(char *why, size_t len)
+/*
+ * 0: usable, why = a description, *spawn = the module's enable_listen_spawn;
+ * -1: not usable, why = the reason.
+ */
+int fs_module_probe(char *why, size_t len, int *spawn)
 {
 	struct fsocket_version v;
 	int fd, err;
@@ -69,6 +72,7 @@ int fs_module_probe(char *why, size_t len)
 	}
 	snprintf(why, len, "abi %u, module %s, enable_listen_spawn=%d",
 		 v.abi_version, v.module_version, v.listen_spawn);
+	*spawn = v.listen_spawn;
 	fs.devfd = fs_hide_fd(fd, NULL);
 	return 0;
 }

@@ -146,6 +146,7 @@ start_bg() {
 	# FASTSOCKET_VERBOSE=1: the start-up line and the local listeners on
 	# stderr (nginx: error.log), for the record of a failed run.
 	FSAPPS_ACCEPT_LOG=$ACC FASTSOCKET_RUNDIR=$W FASTSOCKET_VERBOSE=${FASTSOCKET_VERBOSE:-1} \
+		FASTSOCKET_LISTEN_SPAWN=${FASTSOCKET_LISTEN_SPAWN:-2} \
 		LD_PRELOAD=$(preload "$run") "$@" >"$W/$APP.$run.out" 2>"$W/$APP.$run.err" &
 	PID=$!
 	STARTED="$STARTED $PID"
@@ -224,6 +225,7 @@ master_process on;
 env LD_PRELOAD;
 env FASTSOCKET_RUNDIR;
 env FASTSOCKET_VERBOSE;
+env FASTSOCKET_LISTEN_SPAWN;
 env FASTSOCKET_LOG_FILE;
 env FSAPPS_ACCEPT_LOG;
 worker_processes auto;

@@ -128,7 +128,7 @@ contains "one effect line" "$t/e" "fastsocket run: preloading $lib"
 # --profile proxy: listen spawn, RFD and fast epoll come from its parameters.
 LD_PRELOAD= "$fs" run --dry-run --lib "$lib" --profile "$src/etc/fastsocket/profiles/proxy.yaml" -- haproxy >"$t/o" 2>"$t/e"
 check "run --profile proxy --dry-run" 0 $?
-contains "profile: listen spawn" "$t/o" "FASTSOCKET_LISTEN_SPAWN=2"
+contains "profile: listen spawn" "$t/o" "FASTSOCKET_LISTEN_SPAWN=1"
 contains "profile: RFD" "$t/o" "FASTSOCKET_RFD=1"
 contains "profile: fast epoll" "$t/o" "FASTSOCKET_FAST_EPOLL=1"
 contains "effect line names RFD" "$t/e" "RFD on"

@@ -21,7 +21,7 @@ fail=0
 ok() { echo "ok: $1"; }
 bad() { echo "FAIL: $1"; fail=1; }
 
-coproc SRV { exec env LD_PRELOAD="$lib" FASTSOCKET_MODE=userspace "$srv"; }
+coproc SRV { exec env LD_PRELOAD="$lib" FASTSOCKET_MODE=userspace FASTSOCKET_LISTEN_SPAWN=2 "$srv"; }
 srv_pid=$SRV_PID
 trap 'kill "$srv_pid" "${child:-$srv_pid}" 2>/dev/null' EXIT
 say() { echo "$1" >&"${SRV[1]}"; }

@@ -141,11 +141,18 @@ TEST(Run, EffectLine)
 {
 	RunRequest req;
 	ModuleProbe none{false, "module not usable (/dev/fastsocket: No such file or directory)"};
-	ModuleProbe mod{true, "module 0.1.0 (abi 1, 4 CPUs, listen_spawn 2)"};
+	ModuleProbe mod{true, "module 0.1.0 (abi 1, 4 CPUs, listen_spawn 2)", 2};
 	EXPECT_EQ(effect_line(req, "/l.so", mod, "6.1.0-26-amd64"),
 		  "fastsocket run: preloading /l.so, mode auto: kernel module, module 0.1.0 (abi 1, 4 CPUs, "
 		  "listen_spawn 2), listen spawn 2");
 	EXPECT_NE(effect_line(req, "/l.so", none, "6.1.0").find("user-space listen spawn"), std::string::npos);
+	// Not given: the module's parameter, else 1 (the library pins nobody).
+	EXPECT_NE(effect_line(req, "/l.so", none, "6.1.0").find(", listen spawn 1"), std::string::npos);
+	ModuleProbe mod1{true, "module 0.1.0 (abi 1, 4 CPUs, listen_spawn 1)", 1};
+	EXPECT_NE(effect_line(req, "/l.so", mod1, "6.1.0").find(", listen spawn 1"), std::string::npos);
+	req.listen_spawn = 2;
+	EXPECT_NE(effect_line(req, "/l.so", none, "6.1.0").find(", listen spawn 2"), std::string::npos);
+	req.listen_spawn = -1;
 	EXPECT_NE(effect_line(req, "/l.so", none, "5.10.0-30-amd64").find("pass-through (kernel 5.10.0-30-amd64 < 6.1"),
 		  std::string::npos);
 	req.mode = "off";

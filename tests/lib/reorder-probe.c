@@ -105,6 +105,7 @@ int main(int argc, char **argv)
 	if (p == 0) {
 		setenv("LD_PRELOAD", argv[1], 1);
 		setenv("FASTSOCKET_MODE", "userspace", 1);
+		setenv("FASTSOCKET_LISTEN_SPAWN", "2", 1);
 		setenv("FASTSOCKET_VERBOSE", "2", 1);
 		setenv("FASTSOCKET_LOG_FILE", log, 1);
 		setenv("REORDER_PROBE_CHILD", "1", 1);

@@ -41,6 +41,10 @@ Env preload(const std::string &run, Env extra = {})
 	chmod(run.c_str(), 0755);
 	extra["LD_PRELOAD"] = kLib;
 	extra["FASTSOCKET_RUNDIR"] = run;
+	// Most tests are about local listeners: mode 2 (the library pins the
+	// workers) unless the test asks otherwise; the default has its own test.
+	if (!extra.count("FASTSOCKET_LISTEN_SPAWN"))
+		extra["FASTSOCKET_LISTEN_SPAWN"] = "2";
 	// The start-up line is only written to stderr when asked for.
 	if (!extra.count("FASTSOCKET_VERBOSE"))
 		extra["FASTSOCKET_VERBOSE"] = "1";
@@ -215,6 +219,35 @@ TEST(StartupLine, CpuListIsApplied)
 	std::string err;
 	ASSERT_EQ(run({kProbe, "nothing"}, preload(rundir(), {{"FASTSOCKET_CPUS", "1"}}), nullptr, &err), 0);
 	EXPECT_NE(err.find("CPUs 1, mode 2"), std::string::npos) << err;
+}
+
+// Without the module and without FASTSOCKET_LISTEN_SPAWN the mode is 1: the
+// library pins nobody (a pinned worker cannot leave a CPU it shares with a
+// busy process: docs/benchmarks.md), an unpinned worker keeps the shared
+// listener, a worker the application pinned gets its local listener.
+TEST(StartupLine, DefaultModeWithoutTheModuleIsOne)
+{
+	if (!fallback_possible())
+		GTEST_SKIP();
+	std::string err;
+	ASSERT_EQ(run({kProbe, "nothing"}, preload(rundir(), {{"FASTSOCKET_LISTEN_SPAWN", ""}}), nullptr, &err), 0);
+	EXPECT_NE(err.find(", mode 1)"), std::string::npos) << err;
+}
+
+TEST(OwnServer, DefaultModePinsNoWorker)
+{
+	if (!fallback_possible() || ncpus() < 2)
+		GTEST_SKIP();
+	std::string out, err;
+	ASSERT_EQ(run({kProbe, "epollops"}, preload(rundir(), {{"FASTSOCKET_LISTEN_SPAWN", ""}}), &out, &err, 60), 0)
+		<< out << err;
+	EXPECT_NE(out.find("pinned=0\n"), std::string::npos) << "default: the library does not pin\n" << out;
+	ServerRun unpinned = own_server(true, {{"FASTSOCKET_LISTEN_SPAWN", ""}}, 2000);
+	EXPECT_EQ(unpinned.load.failures, 0) << unpinned.load.line;
+	EXPECT_EQ(unpinned.err.find("local listener"), std::string::npos) << unpinned.err;
+	ServerRun pinned = own_server(true, {{"FASTSOCKET_LISTEN_SPAWN", ""}}, 2000, {"-P"});
+	EXPECT_EQ(pinned.load.failures, 0) << pinned.load.line;
+	EXPECT_GE(pinned.locality, 99.0) << pinned.stats;
 }
 
 // ---- pass-through ---------------------------------------------------------

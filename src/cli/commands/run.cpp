@@ -50,6 +50,7 @@ ModuleProbe probe_module(const Root &root)
 		return p;
 	}
 	p.usable = true;
+	p.listen_spawn = static_cast<int>(v.listen_spawn);
 	p.text = "module " + std::string(v.module_version) + " (abi " + std::to_string(v.abi_version) + ", " +
 		 std::to_string(v.nr_cpu_ids) + " CPUs, listen_spawn " + std::to_string(v.listen_spawn) + ")";
 	return p;
@@ -124,7 +125,10 @@ std::string effect_line(const RunRequest &req, const std::string &lib, const Mod
 	else
 		s += probe.usable ? "kernel module, " + probe.text : fallback + "; " + probe.text;
 	if (req.mode != "off") {
-		s += ", listen spawn " + (req.listen_spawn >= 0 ? std::to_string(req.listen_spawn) : std::string("2"));
+		// Not given: the library takes the module's parameter, else 1.
+		bool module = req.mode != "userspace" && probe.usable;
+		int spawn = req.listen_spawn >= 0 ? req.listen_spawn : module ? probe.listen_spawn : 1;
+		s += ", listen spawn " + std::to_string(spawn);
 		if (req.rfd >= 0)
 			s += std::string(", RFD ") + (req.rfd ? "on" : "off");
 		if (req.fast_epoll >= 0)

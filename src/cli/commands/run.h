@@ -25,6 +25,7 @@ struct RunRequest {
 struct ModuleProbe {
 	bool usable = false;
 	std::string text; // "module 0.1.0 (abi 1, 4 CPUs, listen_spawn 2)" or why not
+	int listen_spawn = -1; // the module's enable_listen_spawn when usable
 };
 
 // Opens /dev/fastsocket (inside the root) and asks FSOCKET_IOC_VERSION.

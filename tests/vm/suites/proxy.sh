@@ -129,9 +129,12 @@ steer() { # RPS_CPUS FLOW_CNT SOCK_FLOW_ENTRIES
 steering() { echo "rps_cpus=$(cat $Q/rps_cpus) rps_flow_cnt=$(cat $Q/rps_flow_cnt) sock_flow=$(cat /proc/sys/net/core/rps_sock_flow_entries) xdp=$(xdp_on && echo yes || echo no)"; }
 xdp_on() { $IP link show dev fsp0 | grep -q 'xdp'; }
 
+# cpu-map: haproxy pins its threads, as the proxy profile asks (listen
+# spawn mode 1 gives local listeners to pinned threads only).
 cat >$W/h.cfg <<CFG
 global
 	nbthread $N
+	cpu-map auto:1/1-$N 0-$((N - 1))
 defaults
 	mode http
 	timeout connect 5s
