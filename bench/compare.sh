@@ -175,23 +175,33 @@ for i in $(seq 1 "$ROUNDS"); do
 done
 echo "== end:   $(host_line)"
 
+# The program a server name runs (fs-nginx-rp -> nginx): "app" compares
+# with the best stock configuration of the same program, the alternative a
+# user of that program would pick instead of fastsocket run.
+app_of() { case "$1" in *nginx*) echo nginx ;; *haproxy*) echo haproxy ;; *) echo other ;; esac; }
 best=0 bestname=""
+declare -A appbest=() appbestname=()
 NAMEW=$(for s in $SERVERS server; do echo "${#s}"; done | sort -n | tail -n 1)
 for s in $SERVERS; do
 	case "$s" in fs-*) continue ;; esac
 	m=$(awk '{print $1}' "$WORK/${s//[^A-Za-z0-9_.-]/_}.res" | median)
 	if [ "${m%.*}" -gt "$best" ]; then best=${m%.*}; bestname=$s; fi
+	a=$(app_of "$s")
+	if [ "${m%.*}" -gt "${appbest[$a]:-0}" ]; then appbest[$a]=${m%.*}; appbestname[$a]=$s; fi
 done
-printf '%-*s %9s %8s %8s %11s %7s %6s  %s\n' "$NAMEW" server "rate/s" "p50 ms" "p99 ms" "CPU us/conn" "ratio" errors "rounds (rate/s)"
+printf '%-*s %9s %8s %8s %11s %7s %7s %6s  %s\n' "$NAMEW" server "rate/s" "p50 ms" "p99 ms" "CPU us/conn" "ratio" "app" errors "rounds (rate/s)"
 for s in $SERVERS; do
 	f=$WORK/${s//[^A-Za-z0-9_.-]/_}.res
-	printf '%-*s %9s %8s %8s %11s %7s %6s  %s\n' "$NAMEW" "$s" "$(awk '{print $1}' "$f" | median)" \
+	ab=${appbest[$(app_of "$s")]:-0}
+	printf '%-*s %9s %8s %8s %11s %7s %7s %6s  %s\n' "$NAMEW" "$s" "$(awk '{print $1}' "$f" | median)" \
 		"$(awk '{print $2 / 1000}' "$f" | median)" "$(awk '{print $3 / 1000}' "$f" | median)" \
 		"$(awk '{print $4}' "$f" | median)" \
-		"$(awk -v b="$best" '{print $1}' "$f" | median | awk -v b="$best" '{printf "%.2fx", b ? $1 / b : 0}')" \
+		"$(awk '{print $1}' "$f" | median | awk -v b="$best" '{printf "%.2fx", b ? $1 / b : 0}')" \
+		"$(awk '{print $1}' "$f" | median | awk -v b="$ab" '{printf "%.2fx", b ? $1 / b : 0}')" \
 		"$(awk '{n += $5} END {print n + 0}' "$f")" "$(awk '{printf "%s%s", (NR > 1 ? ", " : ""), $1}' "$f")"
 done
 echo "(ratio: median rate / median of the best stock server, $bestname)"
+echo "(app: the same against the best stock server of the same program:$(for a in "${!appbestname[@]}"; do printf ' %s' "${appbestname[$a]}"; done))"
 if [ -n "$SUMMARY" ]; then
 	for s in $SERVERS; do
 		f=$WORK/${s//[^A-Za-z0-9_.-]/_}.res
