@@ -13,6 +13,7 @@
 #include <linux/socket.h>
 #include <net/sock.h>
 #include <net/net_namespace.h>
+#include <linux/workqueue.h>
 
 #if LINUX_VERSION_CODE < KERNEL_VERSION(5, 10, 0)
 #error "fastsocket.ko needs Linux 5.10 or newer"
@@ -30,5 +31,17 @@ static inline bool fs_compat_tcp_migrate_req(const struct sock *sk)
 	return false;
 #endif
 }
+
+/*
+ * The workqueue for the module's housekeeping (listener teardown, stall
+ * checks): nothing in it needs a particular CPU.  7.x warns about work
+ * queued on system_wq ("deprecated workqueue"); system_dfl_wq, the unbound
+ * one, exists since 6.17 (and in some stable backports, not relied on).
+ */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 17, 0)
+#define fs_compat_wq() system_dfl_wq
+#else
+#define fs_compat_wq() system_wq
+#endif
 
 #endif /* _FSOCKET_COMPAT_H */

@@ -256,7 +256,7 @@ void fsocket_groups_changed(const struct sock *sk)
 		fn = g->fn;
 	}
 	if (fn)
-		queue_work(system_wq, &fn->work);
+		queue_work(fs_compat_wq(), &fn->work);
 	rcu_read_unlock();
 }
 

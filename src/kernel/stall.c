@@ -20,6 +20,7 @@
 #include <linux/jiffies.h>
 #include <net/sock.h>
 
+#include "compat.h"
 #include "fsocket.h"
 #include "listen.h"
 
@@ -79,12 +80,12 @@ void fsocket_stall_work(struct work_struct *work)
 			fsocket_steer(g);
 	}
 	if (again)
-		queue_delayed_work(system_wq, &fn->stall, FSOCKET_STALL_PERIOD);
+		queue_delayed_work(fs_compat_wq(), &fn->stall, FSOCKET_STALL_PERIOD);
 	mutex_unlock(&fn->lock);
 }
 
 /* A listener joined: look at the namespace's listeners from now on. */
 void fsocket_stall_arm(struct fsocket_net *fn)
 {
-	queue_delayed_work(system_wq, &fn->stall, FSOCKET_STALL_PERIOD);
+	queue_delayed_work(fs_compat_wq(), &fn->stall, FSOCKET_STALL_PERIOD);
 }
