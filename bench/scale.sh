@@ -23,7 +23,7 @@ set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/.." && pwd)
 DUR=5 ROUNDS=3 LOADGEN=wrk SRV="" LOADC="" SHARED=0
-SERVERS="nginx nginx-rp haproxy fs-nginx fs-haproxy"
+SERVERS="nginx nginx-rp haproxy fs-nginx fs-nginx-rp fs-haproxy-shards"
 BUILD=${FSBENCH_BUILD:-$REPO/build-scale}
 while [ $# -gt 0 ]; do
 	case "$1" in

@@ -65,7 +65,7 @@ echo "== validate, plan"
 rc=$?
 cat /tmp/plan
 expect "plan exit code" 0 "$rc"
-grep -q "will be reloaded for: enable_receive_flow_deliver: 0 -> 1" /tmp/plan && pass "plan announces the reload" ||
+grep -q "will be reloaded for: .*enable_receive_flow_deliver: 0 -> 1;" /tmp/plan && pass "plan announces the reload" ||
 	fail "plan does not announce the reload"
 files >/tmp/after-plan
 cmp -s /tmp/before /tmp/after-plan && pass "plan wrote nothing" || fail "plan changed the system"
