@@ -191,20 +191,6 @@ int fs_fmt_cpus(char *buf, size_t len, const cpu_set_t *set)
 	return 0;
 }
 
-/* The one CPU the calling thread may run on, or -1. */
-int fs_single_cpu(void)
-{
-	cpu_set_t set;
-	int c;
-
-	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) != 1)
-		return -1;
-	for (c = 0; c < CPU_SETSIZE; c++)
-		if (CPU_ISSET(c, &set))
-			return c;
-	return -1;
-}
-
 /* ---- initialisation ---------------------------------------------------- */
 
 static int parse_cpulist(const char *s, cpu_set_t *set)

@@ -143,6 +143,17 @@ static void unclaim(struct fs_group *g, int c)
 	__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
 }
 
+/* The lowest CPU of a set (-1: none). */
+static int first_cpu(const cpu_set_t *set)
+{
+	int c;
+
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, set))
+			return c;
+	return -1;
+}
+
 /* CPU c is free in every other listen group of this process. */
 static int free_everywhere(struct fs_group *g, int c)
 {
@@ -168,7 +179,7 @@ static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from, int want
 
 	if (fs.spawn_mode == 1 || n == 1) {
 		/* Pinned (by the application or by us for another listener). */
-		c = fs_tl_cpu >= 0 ? fs_tl_cpu : fs_single_cpu();
+		c = fs_tl_cpu >= 0 ? fs_tl_cpu : n == 1 ? first_cpu(cur) : -1;
 		if (c < 0 || c >= fs.ncpu || !CPU_ISSET(c, &fs.cpus) || !CPU_ISSET(c, cur)) {
 			if (fs.spawn_mode == 1)
 				fs_log(2, "fd %d: mode 1 and the worker is not pinned to one CPU; global listener",
