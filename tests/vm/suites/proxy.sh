@@ -119,7 +119,7 @@ wait_listen /proc/$NSPID/net/tcp6 8080 || bad "no backend listening on [fd77::2]
 ping -c 1 -W 2 10.77.0.2 >/dev/null 2>&1 && ok "backend namespace reachable over fsp0" ||
 	bad "10.77.0.2 unreachable"
 # One connect to each backend first, from one thread: the kernel's first
-# outgoing connect flips net_get_random_once()'s static key in
+# outgoing connect most likely flips net_get_random_once()'s static key in
 # secure_ipv{4,6}_port_ephemeral (live text patching).  sid's 7.2 under TCG
 # once oopsed ("int3") when haproxy's threads connected concurrently while
 # that patch was in progress (CI 2026-12-01; not our code).
