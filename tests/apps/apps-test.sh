@@ -66,7 +66,13 @@ fails=0
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
-alive() { [ -d "/proc/$1" ] && ! grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null; }
+# alive PID: running, not a zombie (Z) or dead (X).  One read of the state: a
+# test of /proc/PID then a read of its status raced with the reaping of a
+# zombie (the status gone in between read as alive: CI of 8447d73, node).
+alive() {
+	st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
 # Whatever this script started is killed when it ends (a failed or killed
 # run must not leave a server on the machine): masters and their children.
 STARTED=
@@ -118,13 +124,16 @@ children() {
 	done
 }
 # wait_gone PID...: up to 20 s for every PID to exit
+# (GONE_WAITED: tenths of a second waited, GONE_LEFT: "pid:state" of those left)
 wait_gone() {
-	i=0
+	GONE_WAITED=0 GONE_LEFT=
 	for p in "$@"; do
-		while alive "$p" && [ $i -lt 200 ]; do sleep 0.1; i=$((i + 1)); done
-		alive "$p" && return 1
+		while alive "$p" && [ $GONE_WAITED -lt 200 ]; do sleep 0.1; GONE_WAITED=$((GONE_WAITED + 1)); done
 	done
-	return 0
+	for p in "$@"; do
+		alive "$p" && GONE_LEFT="$GONE_LEFT $p:$(sed -n 's/^State:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null | tr -d ' ')"
+	done
+	[ -z "$GONE_LEFT" ]
 }
 # tally FAMILY PORT [PIDS]: "accepted=N local=M locality=P%" from the log,
 # only connections accepted by PIDS (space separated) if given.
@@ -188,10 +197,11 @@ check_locality() {
 stopped() {
 	run=$1 rc=$2
 	shift 2
-	if [ "$rc" = 0 ] && wait_gone "$@"; then
+	wait_gone "$@" && gone=1 || gone=0
+	if [ "$rc" = 0 ] && [ $gone = 1 ]; then
 		ok "$run: stopped cleanly"
 	else
-		bad "$run: stop: exit status $rc, left: $(for p in "$@"; do alive "$p" && echo "$p"; done)"
+		bad "$run: stop: exit status $rc; after $GONE_WAITED/10 s left:${GONE_LEFT:- none}"
 	fi
 	# The start-up line names the back end (one per executed program: node's
 	# cluster workers are programs of their own; none when the library
