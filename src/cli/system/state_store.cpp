@@ -2,6 +2,7 @@
 #include "system/state_store.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "tuning/rfd_steering.h"
 
+#include <cstdint>
 #include <sstream>
 
 #include "system/bpf_pins.h"
