@@ -21,6 +21,9 @@
 #   FASTSOCKET_DEB_VERSION  upstream version (default: contents of VERSION);
 #                           the package version is <it>-<RELEASE>
 #   FASTSOCKET_PKG_OUT      output directory (default: build/packages)
+#   FASTSOCKET_DEB_SOURCE_ONLY=1  only the source package (.dsc, tarballs):
+#                           packaging/build-deb-suite.sh builds its binaries
+#                           in a clean chroot of another Debian release
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=packaging/common/package.conf
@@ -76,14 +79,22 @@ EOC
 
 cd "$src"
 echo "build-deb: building fastsocket $ver in $src"
-dpkg-buildpackage -us -uc -j"$(nproc)"
-for f in "$work"/*.deb "$work"/*.dsc; do
+if [ "${FASTSOCKET_DEB_SOURCE_ONLY:-0}" = 1 ]; then
+	# -d: the build dependencies are those of the release that builds it
+	dpkg-buildpackage -S -d -us -uc
+	debs=
+else
+	dpkg-buildpackage -us -uc -j"$(nproc)"
+	debs="$work/*.deb"
+fi
+for f in $debs "$work"/*.dsc; do
 	[ -e "$f" ] || { echo "build-deb: no .deb or .dsc produced" >&2; exit 1; }
 done
 rm -f "$out"/fastsocket_*.deb "$out"/fastsocket-dkms_*.deb "$out"/fastsocket-dbgsym_*.deb \
 	"$out"/fastsocket_*.dsc "$out"/fastsocket_*.orig.tar.* "$out"/fastsocket_*.debian.tar.* \
 	"$out"/fastsocket_*.buildinfo "$out"/fastsocket_*.changes
-mv "$work"/*.deb "$work"/*.dsc "$work"/*.orig.tar.gz "$work"/*.debian.tar.* \
+# shellcheck disable=SC2086 # debs: a glob or nothing
+mv $debs "$work"/*.dsc "$work"/*.orig.tar.gz "$work"/*.debian.tar.* \
 	"$work"/*.buildinfo "$work"/*.changes "$out/"
 echo "build-deb: packages in $out:"
 ls -l "$out"/fastsocket*_"$ver"* "$out"/fastsocket_"$upver".orig.tar.gz
