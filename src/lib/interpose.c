@@ -191,6 +191,12 @@ FS_API void closefrom(int low)
 		syscall(SYS_close_range, (unsigned int)low, ~0U, 0);
 }
 
+/*
+ * glibc declares f nonnull, but an application may still pass NULL: it then
+ * crashes in glibc as it would without us, not in fileno() here.
+ */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnonnull-compare"
 FS_API int fclose(FILE *f)
 {
 	int fd;
@@ -200,6 +206,7 @@ FS_API int fclose(FILE *f)
 		closing(fd);
 	return fs_real.fclose(f);
 }
+#pragma GCC diagnostic pop
 
 FS_API int shutdown(int fd, int how)
 {

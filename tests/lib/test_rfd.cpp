@@ -148,7 +148,8 @@ TEST(OutLocality, CountedAtCloseModeOffAndRfd)
 		EXPECT_EQ(num(st, "out_norx"), 0);
 		EXPECT_EQ(num(st, "out_local"), 40);
 		EXPECT_EQ(num(st, "out_local"), num(o.out, "local"));
-		if (std::string(c.tag) == "off")
+		if (std::string(c.tag) == "off") {
 			EXPECT_EQ(num(st, "rfd_bound"), 0);
+		}
 	}
 }

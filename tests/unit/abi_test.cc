@@ -20,7 +20,7 @@ struct Entry {
   uint32_t value;
 };
 
-std::vector<Entry> Layout64() {
+[[maybe_unused]] std::vector<Entry> Layout64() {  // unused without gcc-multilib
   std::vector<Entry> v;
 #define S(s)                                                        \
   v.push_back({"sizeof(" #s ")", (uint32_t)sizeof(struct s)});      \
