@@ -25,7 +25,15 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/system/lib.sh
 . "$HERE/lib.sh"
 
-SUITE=${1:?usage: make-image.sh bookworm|trixie}
+# --prepare: only the steps that need no CPU to speak of (mmdebstrap, the
+# disk), kept in <dir>.tmp; the next call without it boots from there.
+# scripts/test.sh runs it in the background while other stages run.
+PREPARE=0
+if [ "${1:-}" = --prepare ]; then
+	PREPARE=1
+	shift
+fi
+SUITE=${1:?usage: make-image.sh [--prepare] bookworm|trixie}
 sources "$SUITE" >/dev/null
 DIR=$(image_dir "$SUITE")
 SIZE_MB=${FASTSOCKET_SYSTEM_DISK_MB:-4096}
@@ -42,48 +50,67 @@ done
 
 t0=$SECONDS
 TMP=$DIR.tmp
-rm -rf "$TMP"
-mkdir -p "$TMP"
-trap 'rm -rf "$TMP/root" "$TMP/disk.raw"' EXIT
 LOG=$TMP/build.log
-ssh-keygen -q -t ed25519 -N '' -C fastsocket-system-test -f "$TMP/id_ed25519"
+# prepare: the root (mmdebstrap) and the raw disk with it (mkfs), the
+# kernel and initrd beside it for the first boot; PREPARED marks it done.
+prepare() {
+	rm -rf "$TMP"
+	mkdir -p "$TMP"
+	# a failed or interrupted build leaves nothing half-made to boot from
+	trap 'rm -rf "$TMP/root"; [ -f "$TMP/PREPARED" ] || rm -f "$TMP/disk.raw"' EXIT
+	ssh-keygen -q -t ed25519 -N '' -C fastsocket-system-test -f "$TMP/id_ed25519"
 
-mapfile -t srcs < <(sources "$SUITE")
-slog "mmdebstrap $SUITE ($(image_packages "$SUITE" | wc -l) packages) -> $TMP/root"
-ok=0
-for attempt in 1 2 3; do
+	mapfile -t srcs < <(sources "$SUITE")
+	slog "mmdebstrap $SUITE ($(image_packages "$SUITE" | wc -l) packages) -> $TMP/root"
+	ok=0
+	for attempt in 1 2 3; do
+		rm -rf "$TMP/root"
+		if $NICE mmdebstrap --mode=root --variant=minbase \
+			--include="$(image_packages "$SUITE" | paste -sd, -)" \
+			--aptopt='Acquire::Retries "3"' \
+			--dpkgopt='path-exclude=/usr/share/man/*' \
+			--dpkgopt='path-exclude=/usr/share/info/*' \
+			--dpkgopt='path-exclude=/usr/share/doc/*' \
+			--dpkgopt='path-include=/usr/share/doc/*/copyright' \
+			--dpkgopt='path-include=/usr/share/doc/fastsocket/*' \
+			--dpkgopt='path-exclude=/usr/share/locale/*' \
+			--dpkgopt='path-include=/usr/share/locale/locale.alias' \
+			--customize-hook="$HERE/images/customize.sh \"\$1\" $TMP/id_ed25519.pub" \
+			"$SUITE" "$TMP/root" "${srcs[@]}" >>"$LOG" 2>&1; then
+			ok=1
+			break
+		fi
+		slog "mmdebstrap attempt $attempt failed (tail of $LOG):"
+		tail -20 "$LOG" >&2
+	done
+	[ "$ok" = 1 ] || sdie "mmdebstrap failed 3 times"
+
+	kver=$(basename "$(ls -d "$TMP"/root/lib/modules/* | sort -V | tail -1)")
+	echo "$kver" >"$TMP/KVER"
+	cp "$TMP/root/boot/vmlinuz-$kver" "$TMP/root/boot/initrd.img-$kver" "$TMP/"
+	slog "root: $(du -sm "$TMP/root" | cut -f1) MB, kernel $kver"
+
+	# Raw disk: MBR label, partition 1 from 1 MiB (room for GRUB's core image).
+	truncate -s "${SIZE_MB}M" "$TMP/disk.raw"
+	echo 'start=2048, type=83, bootable' | sfdisk -q --label dos "$TMP/disk.raw"
+	$NICE mkfs.ext4 -q -L fsroot -E offset=$((2048 * 512)) -d "$TMP/root" \
+		"$TMP/disk.raw" $(((SIZE_MB - 1) * 1024))k
 	rm -rf "$TMP/root"
-	if $NICE mmdebstrap --mode=root --variant=minbase \
-		--include="$(image_packages "$SUITE" | paste -sd, -)" \
-		--aptopt='Acquire::Retries "3"' \
-		--dpkgopt='path-exclude=/usr/share/man/*' \
-		--dpkgopt='path-exclude=/usr/share/info/*' \
-		--dpkgopt='path-exclude=/usr/share/doc/*' \
-		--dpkgopt='path-include=/usr/share/doc/*/copyright' \
-		--dpkgopt='path-include=/usr/share/doc/fastsocket/*' \
-		--dpkgopt='path-exclude=/usr/share/locale/*' \
-		--dpkgopt='path-include=/usr/share/locale/locale.alias' \
-		--customize-hook="$HERE/images/customize.sh \"\$1\" $TMP/id_ed25519.pub" \
-		"$SUITE" "$TMP/root" "${srcs[@]}" >>"$LOG" 2>&1; then
-		ok=1
-		break
-	fi
-	slog "mmdebstrap attempt $attempt failed (tail of $LOG):"
-	tail -20 "$LOG" >&2
-done
-[ "$ok" = 1 ] || sdie "mmdebstrap failed 3 times"
+	touch "$TMP/PREPARED"
+}
 
-kver=$(basename "$(ls -d "$TMP"/root/lib/modules/* | sort -V | tail -1)")
-echo "$kver" >"$TMP/KVER"
-cp "$TMP/root/boot/vmlinuz-$kver" "$TMP/root/boot/initrd.img-$kver" "$TMP/"
-slog "root: $(du -sm "$TMP/root" | cut -f1) MB, kernel $kver"
-
-# Raw disk: MBR label, partition 1 from 1 MiB (room for GRUB's core image).
-truncate -s "${SIZE_MB}M" "$TMP/disk.raw"
-echo 'start=2048, type=83, bootable' | sfdisk -q --label dos "$TMP/disk.raw"
-$NICE mkfs.ext4 -q -L fsroot -E offset=$((2048 * 512)) -d "$TMP/root" \
-	"$TMP/disk.raw" $(((SIZE_MB - 1) * 1024))k
-rm -rf "$TMP/root"
+if [ -f "$TMP/PREPARED" ] && [ -f "$TMP/disk.raw" ]; then
+	kver=$(cat "$TMP/KVER")
+	slog "root and disk prepared earlier (kernel $kver)"
+else
+	prepare
+fi
+if [ "$PREPARE" = 1 ]; then
+	slog "prepared $TMP in $((SECONDS - t0)) s; the first boot comes with the next call"
+	exit 0
+fi
+# a failed first boot may have half-written the disk: prepare again next time
+trap 'rm -f "$TMP/disk.raw" "$TMP/PREPARED"' EXIT
 
 slog "first boot: installing GRUB in the image"
 timeout 900 $NICE qemu-system-x86_64 -accel tcg -cpu max -m 1G -smp 2 \
@@ -98,7 +125,7 @@ grep -q 'fs-firstboot: done' "$TMP/firstboot.log" ||
 rm -f "$TMP/vmlinuz-$kver" "$TMP/initrd.img-$kver"
 
 $NICE qemu-img convert -O qcow2 "$TMP/disk.raw" "$TMP/base.qcow2"
-rm -f "$TMP/disk.raw"
+rm -f "$TMP/disk.raw" "$TMP/PREPARED"
 chmod 0444 "$TMP/base.qcow2"
 rm -rf "$DIR"
 mv "$TMP" "$DIR"
