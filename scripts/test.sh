@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Run every test of the project, as CI does: host unit tests, the DKMS build
 # and compile check on every supported kernel, the module/library/CLI suites
-# inside real Debian kernels under QEMU, and the package install test.
+# inside real Debian kernels under QEMU, real applications, the packages and
+# their install test, and whole Debian systems booted under QEMU (the
+# Ansible role on two of them, one rebooted: tests/system, scenario fleet).
 #
 #   sudo ./scripts/test.sh            # everything
 #   FS_TEST_STAGES="unit vm" ./scripts/test.sh   # a subset
