@@ -195,8 +195,10 @@ FS_API void closefrom(int low)
  * glibc declares f nonnull, but an application may still pass NULL: it then
  * crashes in glibc as it would without us, not in fileno() here.
  */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wnonnull-compare"
+#endif
 FS_API int fclose(FILE *f)
 {
 	int fd;
@@ -206,7 +208,9 @@ FS_API int fclose(FILE *f)
 		closing(fd);
 	return fs_real.fclose(f);
 }
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 FS_API int shutdown(int fd, int how)
 {
