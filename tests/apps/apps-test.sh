@@ -69,8 +69,9 @@ field() { echo "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 # alive PID: running, not a zombie (Z) or dead (X).  One read of the state: a
 # test of /proc/PID then a read of its status raced with the reaping of a
 # zombie (the status gone in between read as alive: CI of 8447d73, node).
+proc_state() { sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null; }
 alive() {
-	st=$(sed -n 's/^State:[[:space:]]*\(.\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+	st=$(proc_state "$1")
 	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
 }
 # Whatever this script started is killed when it ends (a failed or killed
@@ -131,7 +132,7 @@ wait_gone() {
 		while alive "$p" && [ $GONE_WAITED -lt 200 ]; do sleep 0.1; GONE_WAITED=$((GONE_WAITED + 1)); done
 	done
 	for p in "$@"; do
-		alive "$p" && GONE_LEFT="$GONE_LEFT $p:$(sed -n 's/^State:[[:space:]]*//p' "/proc/$p/status" 2>/dev/null | tr -d ' ')"
+		alive "$p" && GONE_LEFT="$GONE_LEFT $p:$st"
 	done
 	[ -z "$GONE_LEFT" ]
 }
@@ -197,8 +198,8 @@ check_locality() {
 stopped() {
 	run=$1 rc=$2
 	shift 2
-	wait_gone "$@" && gone=1 || gone=0
-	if [ "$rc" = 0 ] && [ $gone = 1 ]; then
+	# wait_gone first: its GONE_* name what is left whatever RC says
+	if wait_gone "$@" && [ "$rc" = 0 ]; then
 		ok "$run: stopped cleanly"
 	else
 		bad "$run: stop: exit status $rc; after $GONE_WAITED/10 s left:${GONE_LEFT:- none}"
