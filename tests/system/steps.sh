@@ -128,6 +128,19 @@ check_load() {
 		bad "$name: $svc: locality $loc% ($l local, $r remote; want >= 99% of >= $n)"
 }
 
+# check_rebooted_serving NAME: install-reboot's checks after the reboot (also
+# fleet's): the module loaded with the profile's parameters, the profile
+# applied at boot without drift, nginx and haproxy under the shipped
+# drop-ins serving with >= 99% locality.
+check_rebooted_serving() {
+	vm_ssh "$1" 'systemd-analyze' 2>/dev/null | head -1 | tee -a "$RUN_DIR/$1.systemd-analyze.txt"
+	check "$1: fastsocket.ko loaded after the reboot" vm_ssh "$1" 'test -d /sys/module/fastsocket'
+	check_module_params "$1"
+	check_applied "$1"
+	check_load "$1" nginx 80
+	check_load "$1" haproxy 8080
+}
+
 # snapshot NAME: what a profile may change (sysctls, queue steering, IRQ
 # affinity, the module) and the profile file
 snapshot() {

@@ -15,12 +15,7 @@ after_first_run() {
 	guest_services g1 || bad "g1: drop-ins and service configuration"
 	rebooted g1 reboot_s || return
 	record kernel "$(vm_ssh g1 uname -r)"
-	vm_ssh g1 'systemd-analyze' 2>/dev/null | head -1 | tee -a "$RUN_DIR/g1.systemd-analyze.txt"
-	check "g1: fastsocket.ko loaded after the reboot" vm_ssh g1 'test -d /sys/module/fastsocket'
-	check_module_params g1
-	check_applied g1
-	check_load g1 nginx 80
-	check_load g1 haproxy 8080
+	check_rebooted_serving g1
 	check "g1: nginx and haproxy back without the drop-ins" vm_ssh g1 \
 		'rm -r /etc/systemd/system/nginx.service.d /etc/systemd/system/haproxy.service.d &&
 		systemctl daemon-reload && systemctl restart nginx haproxy &&

@@ -15,9 +15,4 @@ if guest_profile g1; then ok "g1: fastsocket validate + apply"; else
 fi
 check "g1: fastsocket.service enabled by the package" vm_ssh g1 'systemctl is-enabled -q fastsocket.service'
 rebooted g1 reboot_s || return
-vm_ssh g1 'systemd-analyze' 2>/dev/null | head -1 | tee -a "$RUN_DIR/g1.systemd-analyze.txt"
-check "g1: fastsocket.ko loaded after the reboot" vm_ssh g1 'test -d /sys/module/fastsocket'
-check_module_params g1
-check_applied g1
-check_load g1 nginx 80
-check_load g1 haproxy 8080
+check_rebooted_serving g1
