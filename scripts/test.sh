@@ -105,14 +105,11 @@ if want apps; then
 	fi
 	# Python's ThreadingHTTPServer (one accepting thread) cannot meet the
 	# locality target (docs/library.md "Real applications"): not in CI,
-	# FS_APPS=all runs it too.  nginx-upgrade in the VM: once in four runs
-	# under TCG the new binary's workers reached only 78-92% locality
-	# (2026-12-02, 0 failed requests): host run only in CI until that is
-	# understood; FS_APPS=all runs it in the VM too.
+	# FS_APPS=all runs it too.
 	if [[ ${FS_APPS:-} == all ]]; then
 		apps_re=. apps_vm=nginx,nginx-upgrade,haproxy,node,python
 	else
-		apps_re='^apps\.(selfcheck|nginx|nginx-upgrade|haproxy|node)$' apps_vm=nginx,haproxy,node
+		apps_re='^apps\.(selfcheck|nginx|nginx-upgrade|haproxy|node)$' apps_vm=nginx,nginx-upgrade,haproxy,node
 	fi
 	stage "host real applications" ctest --test-dir "$build" --output-on-failure -L apps -R "$apps_re"
 	for k in $apps_kernels; do

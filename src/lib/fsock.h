@@ -58,6 +58,7 @@ struct fs_entry {
 	int shared;		/* local_fd is spare_fd: other processes hold it too */
 	int module;		/* joined with the module (ABI v2 JOIN) */
 	int parked;		/* handed back: not listening, slot free, kept for a cheap resume */
+	unsigned long reserved_by;	/* slot held for that thread's next claim (0: none) */
 	struct fs_ident id, spare_id;
 	/* Connections queued on the local listener when its worker stopped
 	 * watching (backpressure hand-back); served first by the next accept. */
@@ -177,6 +178,7 @@ FS_HIDDEN int fs_in_other_process(void);
 FS_HIDDEN int fs_slot_take(struct fs_group *g, int cpu);
 FS_HIDDEN int fs_slot_free(struct fs_group *g, int cpu);
 FS_HIDDEN void fs_slot_release(struct fs_group *g, int cpu);
+FS_HIDDEN void fs_release_reserved(int cpu);
 FS_HIDDEN void fs_slots_relock(struct fs_group *g);
 
 /* groups.c */

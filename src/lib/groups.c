@@ -167,6 +167,7 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 	e->in_epoll = 0;
 	e->shared = 0;
 	e->module = 0;
+	e->reserved_by = 0;
 	if (e->locked) {
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
@@ -295,6 +296,7 @@ void fs_after_fork_child(void)
 
 			stash_drop(e);
 			e->locked = 0;	/* the lock stays the parent's */
+			e->reserved_by = 0;
 			if (e->local_fd >= 0 && !e->shared)
 				fs_close_own(e->local_fd, &e->id);
 			if (fs_entry_live(e))

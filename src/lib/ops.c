@@ -375,12 +375,10 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev,
  * A waiting watcher got a connection from a shared listener: a CPU may have
  * come free (its worker exited or stopped watching).  Every listener this
  * thread waits for is retried, in group order, at most every 50 ms, first
- * for the CPU that processed this connection (it has no local listener): the
- * same order in every worker, as when they first registered, so two workers
- * cannot each take one CPU for a different listener and both be pinned to
- * it (the first retries, listener by listener, did that to nginx's new
- * workers after a binary upgrade).  The epoll set must still be the one the
- * listener was registered in.
+ * for the CPU that processed this connection (it has no local listener).
+ * The first take claims that CPU for all the process's listeners or fails
+ * (pick_cpu), so the later ones find it held for this thread.  The epoll
+ * set must still be the one the listener was registered in.
  */
 static void retry_cpus(int conn)
 {

@@ -191,8 +191,13 @@ check_listener() {
 check_locality() {
 	[ "$1" = library ] || return 0
 	loc=$(field locality "$3" | tr -d %)
-	[ "$(echo "$loc" | cut -d. -f1)" -ge "$MIN_LOC" ] && ok "library $2: locality $loc% >= $MIN_LOC%" ||
-		bad "library $2: locality $loc% < $MIN_LOC%"
+	[ "$(echo "$loc" | cut -d. -f1)" -ge "$MIN_LOC" ] && ok "library $2: locality $loc% >= $MIN_LOC%" && return
+	bad "library $2: locality $loc% < $MIN_LOC%"
+	# for the record: who accepted what (the whole log, every listener)
+	echo "   accepts by pid, cpu, incoming cpu (count):"
+	awk '{ print "     " $1, $2, $3 }' "$ACC" | sort | uniq -c | sort -rn | head -n 16
+	echo "   library lines of the log:"
+	grep -h fastsocket "$W/nginx/logs/error.log" "$W/$APP.$1.err" 2>/dev/null | tail -n 20 | sed 's/^/     /'
 }
 # stopped RUN RC PIDS...: the application exited with RC 0 and nothing of it is left
 stopped() {

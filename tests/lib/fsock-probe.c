@@ -294,6 +294,108 @@ static int epollops(void)
 	return 0;
 }
 
+/*
+ * split (FASTSOCKET_CPUS=0,1, mode 2): two listeners A and B.  H1 pins
+ * itself to CPU 0 and watches B, H2 pins itself to CPU 1 and watches A, so
+ * no CPU is free for both.  P1 then watches A; H1 exits; P2 watches B, then
+ * A.  A worker pinned by the library needs its CPU for every listener: the
+ * library took A:0 for P1 and B:0 for P2, both pinned to CPU 0 with half of
+ * it each (nginx's new workers after a binary upgrade).  Each child prints
+ * ROLE_pid, ROLE_cpus (affinity size) and ROLE_cpu after its step.
+ */
+static void split_child(const char *role, int *lfds, int nl, int cpu, int go, int done)
+{
+	char c;
+	int ep = epoll_create1(0), i;
+
+	if (read(go, &c, 1) != 1)
+		_exit(1);
+	if (cpu >= 0) {
+		cpu_set_t one;
+
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		sched_setaffinity(0, sizeof(one), &one);
+	}
+	for (i = 0; i < nl; i++) {
+		struct epoll_event ev = { .events = EPOLLIN, .data.fd = lfds[i] };
+
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, lfds[i], &ev) < 0)
+			printf("%s_add=fail\n", role);
+	}
+	{
+		cpu_set_t s;
+
+		sched_getaffinity(0, sizeof(s), &s);
+		printf("%s_pid=%d\n%s_cpus=%d\n%s_cpu=%d\n", role, (int)getpid(), role,
+		       CPU_COUNT(&s), role, sched_getcpu());
+	}
+	fflush(stdout);
+	if (write(done, "x", 1) != 1 || read(go, &c, 1) < 0)
+		_exit(1);
+	_exit(0);
+}
+
+static int listen_only(int *lfd)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+
+	*lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(*lfd, 128) < 0 ||
+	    getsockname(*lfd, (struct sockaddr *)&sa, &sl) < 0)
+		return -1;
+	return ntohs(sa.sin_port);
+}
+
+static int split(void)
+{
+	int a = -1, b = -1, i, go[4][2], done[2];
+	int pa, pb;
+	pid_t pid[4];
+	char c;
+
+	/* The parent only listens (as nginx's master): it takes no CPU. */
+	pa = listen_only(&a);
+	pb = listen_only(&b);
+	if (pa < 0 || pb < 0 || pipe(done) < 0)
+		return perror("listen"), 1;
+	printf("port_a=%d\nport_b=%d\n", pa, pb);
+	fflush(stdout);
+	for (i = 0; i < 4; i++) {
+		int both[2] = { b, a };
+
+		if (pipe(go[i]) < 0)
+			return 1;
+		pid[i] = fork();
+		if (pid[i] == 0) {
+			if (i == 0)
+				split_child("h1", &b, 1, 0, go[i][0], done[1]);
+			if (i == 1)
+				split_child("h2", &a, 1, 1, go[i][0], done[1]);
+			if (i == 2)
+				split_child("p1", &a, 1, -1, go[i][0], done[1]);
+			split_child("p2", both, 2, -1, go[i][0], done[1]);
+		}
+	}
+	for (i = 0; i < 4; i++) {
+		if (i == 3) {	/* H1 leaves before P2 comes */
+			if (write(go[0][1], "q", 1) != 1)
+				return 1;
+			waitpid(pid[0], NULL, 0);
+		}
+		if (write(go[i][1], "g", 1) != 1 || read(done[0], &c, 1) != 1)
+			return 1;
+	}
+	printf("a0_taken=%d\nb0_taken=%d\n", slot_taken(a, 0), slot_taken(b, 0));
+	for (i = 1; i < 4; i++) {
+		kill(pid[i], SIGKILL);
+		waitpid(pid[i], NULL, 0);
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -305,6 +407,8 @@ int main(int argc, char **argv)
 		return forkcheck();
 	if (!strcmp(argv[1], "epollops"))
 		return epollops();
-	fprintf(stderr, "usage: %s nothing|passthrough|fork\n", argv[0]);
+	if (!strcmp(argv[1], "split"))
+		return split();
+	fprintf(stderr, "usage: %s nothing|passthrough|fork|epollops|split\n", argv[0]);
 	return 2;
 }
