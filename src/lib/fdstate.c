@@ -107,17 +107,6 @@ int fs_slot_take(struct fs_group *g, int cpu)
 	return slot_lock(g, cpu, F_WRLCK);
 }
 
-/* Could this process take CPU @cpu of g (nobody else holds it)?  Takes nothing. */
-int fs_slot_free(struct fs_group *g, int cpu)
-{
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = cpu, .l_len = 1 };
-
-	if (g->ent[cpu].local_fd >= 0 || !fs_ident_same(g->fd, &g->id) ||
-	    fcntl(g->fd, F_GETLK, &fl) < 0)
-		return 0;
-	return fl.l_type == F_UNLCK;
-}
-
 void fs_slot_release(struct fs_group *g, int cpu)
 {
 	slot_lock(g, cpu, F_UNLCK);
