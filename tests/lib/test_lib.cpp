@@ -56,6 +56,14 @@ std::vector<std::string> fs_lines(const std::string &err)
 	return lines_with(err, "fastsocket: ");
 }
 
+// "KEY=VALUE" of a probe's output ("?" if missing).
+std::string probe_value(const std::string &out, const std::string &k)
+{
+	for (const auto &l : lines_with(out, k + "="))
+		return field(l, k);
+	return "?";
+}
+
 struct LoadResult {
 	long conns = -1, failures = -1;
 	double rate = 0;
@@ -272,11 +280,7 @@ TEST(Fork, ChildDoesNotOwnParentsSlotOrLocalListener)
 		GTEST_SKIP() << "needs the user-space fallback and 2 CPUs";
 	std::string out, err;
 	ASSERT_EQ(run({kProbe, "fork"}, preload(rundir()), &out, &err), 0) << out << err;
-	auto get = [&](const std::string &k) {
-		for (const auto &l : lines_with(out, k + "="))
-			return field(l, k);
-		return std::string("?");
-	};
+	auto get = [&](const std::string &k) { return probe_value(out, k); };
 	// Slots are POSIX locks on the listening socket itself (no lock file or
 	// memfd), owned by a process: the child does not own the parent's
 	// (checked below).
@@ -306,11 +310,7 @@ TEST(Fork, NoTwoWorkersPinnedToHalvesOfOneCpu)
 		      preload(rundir(), {{"FASTSOCKET_LISTEN_SPAWN", "2"}, {"FASTSOCKET_CPUS", "0,1"},
 					 {"FASTSOCKET_VERBOSE", "1"}}),
 		      &out, &err, 60), 0) << out << err;
-	auto get = [&](const std::string &k) {
-		for (const auto &l : lines_with(out, k + "="))
-			return field(l, k);
-		return std::string("?");
-	};
+	auto get = [&](const std::string &k) { return probe_value(out, k); };
 	EXPECT_EQ(get("h1_cpus"), "1") << out;
 	EXPECT_EQ(get("h2_cpus"), "1") << out;
 	EXPECT_EQ(get("p1_cpus"), "2") << "P1 could not have CPU 0 for both listeners: not pinned\n" << out << err;
