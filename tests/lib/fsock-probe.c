@@ -103,20 +103,29 @@ static int passthrough(void)
 	return 0;
 }
 
-static int listen_and_add(int *lfd_out, int *ep_out, int port)
+/* A listening IPv4 socket on 127.0.0.1, port 0: its port, or -1. */
+static int listen_only(int *lfd)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	struct sockaddr_in sa = { .sin_family = AF_INET };
+	socklen_t sl = sizeof(sa);
+
+	*lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+	if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(*lfd, 128) < 0 ||
+	    getsockname(*lfd, (struct sockaddr *)&sa, &sl) < 0)
+		return -1;
+	return ntohs(sa.sin_port);
+}
+
+static int listen_and_add(int *lfd_out, int *ep_out)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET };
 	struct epoll_event ev = { .events = EPOLLIN };
 	socklen_t sl = sizeof(sa);
 	int lfd = *lfd_out, ep;
 
-	if (lfd < 0) {
-		lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-		inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-		if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-		    listen(lfd, 128) < 0)
-			return -1;
-	}
+	if (lfd < 0 && listen_only(&lfd) < 0)
+		return -1;
 	getsockname(lfd, (struct sockaddr *)&sa, &sl);
 	ep = epoll_create1(0);
 	ev.data.fd = lfd;
@@ -168,7 +177,7 @@ static int forkcheck(void)
 	pid_t pid;
 	char buf[64] = "";
 
-	port = listen_and_add(&lfd, &ep, 0);
+	port = listen_and_add(&lfd, &ep);
 	if (port < 0)
 		return perror("listen"), 1;
 	pcpu = sched_getcpu();
@@ -185,7 +194,7 @@ static int forkcheck(void)
 		/* The parent's slot lock and local listener are not ours. */
 		printf("child_lock_fds=%d\n", count_fds("fastsocket-slots"));
 		printf("child_socket_fds=%d\n", count_fds("socket:"));
-		if (listen_and_add(&lfd, &cep, port) < 0)
+		if (listen_and_add(&lfd, &cep) < 0)
 			printf("child_add=fail\n");
 		printf("child_cpu=%d\n", sched_getcpu());
 		printf("child_lock_fds_after=%d\n", count_fds("fastsocket-slots"));
@@ -334,19 +343,6 @@ static void split_child(const char *role, int *lfds, int nl, int cpu, int go, in
 	if (write(done, "x", 1) != 1 || read(go, &c, 1) < 0)
 		_exit(1);
 	_exit(0);
-}
-
-static int listen_only(int *lfd)
-{
-	struct sockaddr_in sa = { .sin_family = AF_INET };
-	socklen_t sl = sizeof(sa);
-
-	*lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-	inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-	if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(*lfd, 128) < 0 ||
-	    getsockname(*lfd, (struct sockaddr *)&sa, &sl) < 0)
-		return -1;
-	return ntohs(sa.sin_port);
 }
 
 static int split(void)
