@@ -137,8 +137,8 @@ static int claim(struct fs_group *g, int c)
 		e->reserved_by = 0;	/* ours already (claim_everywhere) */
 		return 0;
 	}
-	if (g->ent[c].local_fd >= 0 ||
-	    !__atomic_compare_exchange_n(&g->ent[c].locked, &expect, 1, 0,
+	if (e->local_fd >= 0 ||
+	    !__atomic_compare_exchange_n(&e->locked, &expect, 1, 0,
 					 __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
 		return -1;
 	/*
@@ -147,7 +147,7 @@ static int claim(struct fs_group *g, int c)
 	 * master's shared spare that still listens has a live worker.
 	 */
 	if (fs_slot_take(g, c) < 0) {
-		__atomic_store_n(&g->ent[c].locked, 0, __ATOMIC_RELEASE);
+		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
 		return -1;
 	}
 	return 0;
@@ -168,6 +168,24 @@ static int first_cpu(const cpu_set_t *set)
 		if (CPU_ISSET(c, set))
 			return c;
 	return -1;
+}
+
+/* Give up this thread's reservations of CPU c (its take failed after all). */
+static void release_reserved(int c)
+{
+	unsigned long self = thread_token();
+	int i;
+
+	for (i = 0; i < FS_MAX_GROUPS; i++) {
+		struct fs_group *h = &fs.groups[i];
+		struct fs_entry *e = &h->ent[c];
+
+		if (__atomic_load_n(&h->used, __ATOMIC_ACQUIRE) == 2 && e->reserved_by == self &&
+		    e->local_fd < 0) {
+			e->reserved_by = 0;
+			unclaim(h, c);
+		}
+	}
 }
 
 /*
@@ -191,31 +209,13 @@ static int claim_everywhere(struct fs_group *g, int c)
 		    !fs_ident_same(h->fd, &h->id))
 			continue;
 		if (claim(h, c) < 0) {
-			fs_release_reserved(c);
+			release_reserved(c);
 			unclaim(g, c);
 			return -1;
 		}
 		h->ent[c].reserved_by = self;
 	}
 	return 0;
-}
-
-/* Give up this thread's reservations of CPU c (its take failed after all). */
-void fs_release_reserved(int c)
-{
-	unsigned long self = thread_token();
-	int i;
-
-	for (i = 0; i < FS_MAX_GROUPS; i++) {
-		struct fs_group *h = &fs.groups[i];
-		struct fs_entry *e = &h->ent[c];
-
-		if (__atomic_load_n(&h->used, __ATOMIC_ACQUIRE) == 2 && e->reserved_by == self &&
-		    e->local_fd < 0) {
-			e->reserved_by = 0;
-			unclaim(h, c);
-		}
-	}
 }
 
 /*
@@ -260,7 +260,7 @@ static int pick_cpu(struct fs_group *g, const cpu_set_t *cur, int from, int want
 static void give_up(struct fs_group *g, int c)
 {
 	unclaim(g, c);
-	fs_release_reserved(c);
+	release_reserved(c);
 }
 
 struct fs_entry *fs_user_spawn(struct fs_group *g, int want)

@@ -177,7 +177,6 @@ FS_HIDDEN int fs_hide_fd(int fd, struct fs_ident *id);
 FS_HIDDEN int fs_in_other_process(void);
 FS_HIDDEN int fs_slot_take(struct fs_group *g, int cpu);
 FS_HIDDEN void fs_slot_release(struct fs_group *g, int cpu);
-FS_HIDDEN void fs_release_reserved(int cpu);
 FS_HIDDEN void fs_slots_relock(struct fs_group *g);
 
 /* groups.c */
