@@ -158,3 +158,22 @@ with_lock() {
 		"$@"
 	) 9>"$lock"
 }
+
+# stale_int3 LOG: did the guest kernel die of an int3 that is no longer in
+# its text?  Under TCG a vCPU sometimes runs a translation of the int3 that
+# live code patching (static keys, text_poke_bp) places and removes again,
+# after the patch completed; the kernel then finds no patch in progress and
+# oopses.  The oops's Code: line shows the bytes of memory at that moment:
+# the byte before the trapping RIP (shown as <xx>) is the int3's address, and
+# if it is not cc the int3 was already gone.  Seen on 7.2: sched_clock_cpu,
+# enqueue_task_fair (booting), secure_ipv4_port_ephemeral (proxy suite).
+# Nothing a module or a suite does can put a breakpoint in memory that is
+# not there, so this signature alone is retried; any other oops fails.
+stale_int3() {
+	awk '/\] (Oops: )?int3: [0-9a-f]+ \[#/ { o = 1; next }
+	     o && /\] Code: / {
+		for (i = 1; i <= NF; i++) if ($i ~ /^<[0-9a-f][0-9a-f]>$/) { b = $(i - 1); break }
+		exit
+	     }
+	     END { exit !(o && b != "" && b != "cc") }' "$1"
+}

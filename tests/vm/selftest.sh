@@ -4,7 +4,7 @@
 # self-test module and a multi-queue NIC passes; the environment, --params,
 # .files and .d reach the guest; a suite's exit status is the run's; a
 # kernel crash, a kernel warning (with and without panic_on_warn) and a
-# hanging suite fail the run.  Prints one line per case.
+# hanging suite fail the run; a real int3 fails it without a retry.  Prints one line per case.
 set -euo pipefail
 # shellcheck source=tests/vm/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -46,6 +46,14 @@ for n in "${NAMES[@]}"; do
 		--params warn_on_load=1 --timeout 60
 	expect "$n" warn-np 1 'kernel problem in the serial log' --suite "$ST/warn.sh" --module testmod \
 		--params warn_on_load=1 --append panic_on_warn=0 --timeout 60
+	# An int3 that is still in the text (the module's own) fails the run
+	# at once: only a stale one (tests/vm/stale-int3-test.sh) is retried.
+	expect "$n" int3 1 'kernel problem in the serial log' --suite "$ST/warn.sh" --module testmod \
+		--params int3_on_load=1 --timeout 60
+	if grep -q 'booting once more' "$OUT/$n-int3.log"; then
+		echo "FAIL $n int3: the rig retried a real int3"
+		failed=$((failed + 1))
+	fi
 done
 [ "$failed" -eq 0 ] || die "$failed rig self-test case(s) failed"
 echo "rig self-test: all cases passed"

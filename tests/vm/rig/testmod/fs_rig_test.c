@@ -7,7 +7,8 @@
  * reads the line back and unloads it, which proves the whole chain: build
  * root, compiler, headers, kernel image, initramfs and guest tooling.
  * warn_on_load=1 raises a WARN so that the rig's own tests can check that
- * a kernel warning fails a run.
+ * a kernel warning fails a run; int3_on_load=1 executes a breakpoint that
+ * stays in the text, which the rig must fail and not retry as a stale one.
  */
 #include <linux/fs.h>
 #include <linux/kernel.h>
@@ -24,6 +25,11 @@ static bool warn_on_load;
 module_param(warn_on_load, bool, 0444);
 MODULE_PARM_DESC(warn_on_load,
 		 "raise a kernel warning at load (tests the rig's log checks)");
+
+static bool int3_on_load;
+module_param(int3_on_load, bool, 0444);
+MODULE_PARM_DESC(int3_on_load,
+		 "execute an int3 at load (an oops the rig must not retry)");
 
 static ssize_t fs_rig_test_read(struct file *file, char __user *buf,
 				size_t count, loff_t *ppos)
@@ -59,6 +65,8 @@ static int __init fs_rig_test_init(void)
 	}
 	pr_info("fs_rig_test: loaded, value=%d\n", value);
 	WARN(warn_on_load, "fs_rig_test: warning requested by warn_on_load\n");
+	if (int3_on_load)
+		asm volatile("int3");
 	return 0;
 }
 
