@@ -125,6 +125,10 @@ ping -c 1 -W 2 10.77.0.2 >/dev/null 2>&1 && ok "backend namespace reachable over
 # that patch was in progress (CI 2026-12-01; not our code).
 "$LOAD" -a 10.77.0.2 -p 8080 -t 1 -n 1 -T 5000 >/dev/null 2>&1
 "$LOAD" -a fd77::2 -p 8080 -t 1 -n 1 -T 5000 >/dev/null 2>&1
+# DO_ONCE switches that key off from a work item (once_deferred), not in the
+# connect itself: give the kworker a quiet second before any concurrent load
+# (a stale int3 from such a patch is retried by tests/vm/run, docs/testing-vm.md).
+sleep 1
 
 Q=/sys/class/net/fsp0/queues/rx-0
 ALL=$(printf '%x' $(((1 << N) - 1)))
