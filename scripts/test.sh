@@ -20,17 +20,35 @@ fuzz_kernels=${FS_FUZZ_KERNELS:-"5.10 sid"}
 apps_kernels=${FS_APPS_KERNELS:-"6.1"}
 
 declare -a summary=()
+# Each stage's output is also kept in $build/stage-logs/; when a stage
+# fails, the lines that say why (failed checks, kernel oopses) are repeated
+# under its FAIL line in the summary, which is what the end of a long CI
+# log shows.  Process substitution, not a pipe: the stage runs in this
+# shell (finish_image waits for a job of this shell).
+stage_no=0
 stage() {
 	local name=$1; shift
-	local t0=$SECONDS
+	local t0=$SECONDS slog
+	stage_no=$((stage_no + 1))
+	mkdir -p "$build/stage-logs"
+	slog=$build/stage-logs/$(printf '%02d' "$stage_no")-$(echo "$name" | tr -c 'A-Za-z0-9.\n' '-' | cut -c1-60).log
 	echo "=== $name"
-	if "$@"; then
+	if "$@" > >(tee "$slog") 2>&1; then
 		summary+=("PASS  $name ($((SECONDS - t0)) s)")
 	else
 		summary+=("FAIL  $name ($((SECONDS - t0)) s)")
+		sleep 1	# tee's last lines
+		summary+=("$(why_failed "$slog")" "      (whole output: $slog)")
 		print_summary
 		exit 1
 	fi
+}
+# why_failed LOG: at most 12 short lines of a failed stage's output that say
+# why: failed checks and tests, and a guest kernel's oops (its first line,
+# RIP and Code).
+why_failed() {
+	grep -aE 'FAIL|Failed|[Ee]rror[: ]|\] (Oops|BUG:|WARNING:|Kernel panic|RIP: |Code: )|\] .*int3: ' "$1" |
+		grep -avE '^(PASS|ok) ' | head -n 12 | cut -c1-200 | sed 's/^/      | /' || true
 }
 print_summary() {
 	echo "=== summary"
