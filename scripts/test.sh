@@ -28,17 +28,16 @@ declare -a summary=()
 stage_no=0
 stage() {
 	local name=$1; shift
-	local t0=$SECONDS slog rc=0
+	local t0=$SECONDS slog
 	stage_no=$((stage_no + 1))
 	mkdir -p "$build/stage-logs"
 	slog=$build/stage-logs/$(printf '%02d' "$stage_no")-$(echo "$name" | tr -c 'A-Za-z0-9.\n' '-' | cut -c1-60).log
 	echo "=== $name"
-	"$@" > >(tee "$slog") 2>&1 || rc=$?
-	wait "$!"	# tee (the process substitution) has written every line
-	if [ "$rc" -eq 0 ]; then
+	if "$@" > >(tee "$slog") 2>&1; then
 		summary+=("PASS  $name ($((SECONDS - t0)) s)")
 	else
 		summary+=("FAIL  $name ($((SECONDS - t0)) s)")
+		sleep 1	# tee's last lines
 		summary+=("$(why_failed "$slog")" "      (whole output: $slog)")
 		print_summary
 		exit 1
