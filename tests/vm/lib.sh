@@ -177,3 +177,79 @@ stale_int3() {
 	     }
 	     END { exit !(o && b != "" && b != "cc") }' "$1"
 }
+
+# vm_boot_once LOG OUT HOST_LIMIT BOOT_LIMIT QUIET CMD...: run the QEMU
+# command CMD once, its serial console in LOG and its own output in OUT.
+# Sets VM_QRC (CMD's exit status; 124 at HOST_LIMIT) and VM_HUNG=1 when
+# the kernel did not reach /init within BOOT_LIMIT seconds: then QEMU is
+# stopped at once instead of at the host limit (TCG can hang a booting SMP
+# guest as it can oops it: 6.1 stopped for good after "sched_clock: Marking
+# stable" in a CI run, 3 s into boot).  A kernel reaches /init in 3-8 s of
+# guest time here; the limit only has to tell that from never.
+vm_boot_once() {
+	local log=$1 out=$2 host_limit=$3 boot_limit=$4 quiet=$5 qpid tpid t0
+	shift 5
+	rm -f "$log"
+	VM_QRC=0
+	VM_HUNG=0
+	timeout --foreground -k 10 "$host_limit" "$@" </dev/null >"$out" 2>&1 &
+	qpid=$!
+	if [ "$quiet" -eq 0 ]; then
+		# Stream the guest's console from /init on (suite output and the
+		# kernel messages it causes) while QEMU runs.
+		tail -n +1 -s 0.2 -F --pid="$qpid" "$log" 2>/dev/null |
+			awk 'f { print; fflush() } /Run \/init as init process/ { f = 1 }' &
+		tpid=$!
+	fi
+	t0=$SECONDS
+	while kill -0 "$qpid" 2>/dev/null && ! grep -aq 'Run /init as init process' "$log" 2>/dev/null; do
+		if [ $((SECONDS - t0)) -ge "$boot_limit" ]; then
+			VM_HUNG=1
+			kill -TERM "$qpid" 2>/dev/null || true
+			break
+		fi
+		sleep 0.5
+	done
+	wait "$qpid" || VM_QRC=$?
+	if [ "$quiet" -eq 0 ]; then
+		wait "$tpid" || true
+	fi
+}
+
+# vm_boot LOG OUT HOST_LIMIT BOOT_LIMIT QUIET CMD...: vm_boot_once, and boot
+# again when the guest failed in a way no module or suite can cause, which
+# TCG does now and then: the kernel hung or died before /init (7.2: a stale
+# int3 in sched_clock_cpu when late init switches the sched clock's static
+# key; once in ~30 boots on a quiet host, 2 boots of 3 in a row in a CI run
+# with a build beside it), or it oopsed on a stale int3 (above) at any
+# point.  At most 4 more boots (a failed boot costs about 6 s, a hung one
+# BOOT_LIMIT); every failed log is kept as LOG's name with .boot-failed.N,
+# .boot-hung.N or .stale-int3.N.  Sets VM_QRC, VM_HUNG (of the last boot)
+# and VM_RETRIED (what was retried, for the verdict line).
+vm_boot() {
+	local log=$1 boot_limit=$4 try why kept
+	VM_RETRIED=""
+	vm_boot_once "$@"
+	for try in 1 2 3 4; do
+		if [ "$VM_HUNG" -eq 1 ]; then
+			why="the kernel did not reach /init within ${boot_limit}s"
+			kept=${log%.log}.boot-hung.$try.log
+			[ -f "$log" ] || : >"$log"
+		elif [ ! -f "$log" ] || [ "$VM_QRC" -eq 124 ]; then
+			break
+		elif ! grep -aq 'Run /init as init process' "$log" && ! grep -aqE '^RESULT=' "$log"; then
+			why="the kernel died before /init"
+			kept=${log%.log}.boot-failed.$try.log
+		elif stale_int3 "$log"; then
+			why="the guest kernel oopsed on an int3 no longer in its text (TCG and live code patching)"
+			kept=${log%.log}.stale-int3.$try.log
+		else
+			break
+		fi
+		mv "$log" "$kept"
+		log "$why (log kept: $kept); booting again ($try of at most 4)"
+		{ grep -aE '\] ((Oops: )?int3: |RIP: |Code: )' "$kept" || tail -n 1 "$kept"; } | head -n 3 | cut -c1-200 >&2 || true
+		VM_RETRIED="${VM_RETRIED:+$VM_RETRIED; }retry $try after: $why, $kept"
+		vm_boot_once "$@"
+	done
+}
