@@ -146,8 +146,14 @@ check_rebooted_serving() {
 snapshot() {
 	vm_ssh "$1" 'sysctl -a 2>/dev/null | grep -E "^net\.(core|ipv4)\." | grep -v -e _key -e "\.random"
 		for f in /sys/class/net/*/queues/*/rps_cpus /sys/class/net/*/queues/*/rps_flow_cnt \
-			/sys/class/net/*/queues/*/xps_cpus /proc/irq/*/smp_affinity_list; do
+			/sys/class/net/*/queues/*/xps_cpus; do
 			[ -r "$f" ] && echo "$f $(cat "$f" 2>/dev/null)"; done
+		# IRQs by their action name (virtio1-input.0): the numbers depend on
+		# the order drivers loaded in, which changes from boot to boot.
+		awk "\$1 ~ /^[0-9]+:\$/ { n = \$1; sub(/:/, \"\", n); print n, \$NF }" /proc/interrupts |
+			while read -r n name; do
+				echo "irq $name $(cat "/proc/irq/$n/smp_affinity_list" 2>/dev/null)"
+			done | sort
 		test -d /sys/module/fastsocket && echo "module loaded" || echo "module not loaded"
 		sha256sum /etc/fastsocket/profile.yaml 2>/dev/null || echo "no profile"'
 }
