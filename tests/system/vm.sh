@@ -81,7 +81,7 @@ vm_copy() {
 # machine powered on again, at most twice per wait, said on stderr.
 vm_wait() {
 	local name=$1 old=${2:-} limit=${FASTSOCKET_SYSTEM_BOOT_TIMEOUT:-600} id state t0
-	local klimit=${FASTSOCKET_SYSTEM_KERNEL_LIMIT:-120} kstart="" restarts=0 con
+	local klimit=${FASTSOCKET_SYSTEM_KERNEL_LIMIT:-120} kstart="" at_init=0 restarts=0 con
 	t0=$(cat "$RUN_DIR/$name.t0")
 	while :; do
 		if [ "$(elapsed "$t0")" -gt "$limit" ]; then
@@ -89,17 +89,22 @@ vm_wait() {
 			echo "$name: no ssh/boot after $limit s" >&2
 			return 1
 		fi
-		con=$(tail -c +"$(($(cat "$RUN_DIR/$name.con0") + 1))" "$RUN_DIR/$name.console.log" 2>/dev/null | grep -aE 'Linux version|Run /init as init process' || true)
-		if [ -z "$kstart" ] && grep -q 'Linux version' <<<"$con"; then
-			kstart=$(date +%s)
+		# This boot's console, until the kernel has run /init.
+		if [ "$at_init" -eq 0 ]; then
+			con=$(tail -c +"$(($(cat "$RUN_DIR/$name.con0") + 1))" "$RUN_DIR/$name.console.log" 2>/dev/null | grep -aE 'Linux version|Run /init as init process' || true)
+			if grep -q 'Run /init as init process' <<<"$con"; then
+				at_init=1
+			elif [ -z "$kstart" ] && grep -q 'Linux version' <<<"$con"; then
+				kstart=$(date +%s)
+			fi
 		fi
-		if [ -n "$kstart" ] && ! grep -q 'Run /init as init process' <<<"$con" &&
+		if [ -n "$kstart" ] && [ "$at_init" -eq 0 ] &&
 			[ $(($(date +%s) - kstart)) -ge "$klimit" ] && [ "$restarts" -lt 2 ]; then
 			restarts=$((restarts + 1))
 			echo "$name: the kernel did not reach /init within $klimit s (TCG); powering on again ($restarts of at most 2)" >&2
 			tail -n 3 "$RUN_DIR/$name.console.log" | cut -c1-200 >&2
 			kill "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true
-			for _ in $(seq 30); do vm_running "$name" || break; sleep 1; done
+			vm_gone "$name" 30 || true
 			vm_start "$name"
 			t0=$(cat "$RUN_DIR/$name.t0")
 			kstart=""
@@ -112,7 +117,7 @@ vm_wait() {
 		fi
 		# From the kernel's banner to /init, watch its console closely (ssh
 		# cannot answer yet, and a try can take ConnectTimeout).
-		if [ -n "$kstart" ] && ! grep -q 'Run /init as init process' <<<"$con"; then
+		if [ -n "$kstart" ] && [ "$at_init" -eq 0 ]; then
 			sleep 1
 			continue
 		elif id=$(vm_ssh "$name" cat /proc/sys/kernel/random/boot_id 2>/dev/null) &&
@@ -137,17 +142,23 @@ vm_reboot() {
 	id=$(vm_ssh "$name" cat /proc/sys/kernel/random/boot_id)
 	t0=$(date +%s.%N)
 	vm_ssh "$name" 'systemctl reboot' >/dev/null 2>&1 || true
-	for _ in $(seq 300); do
-		vm_running "$name" || break
-		sleep 1
-	done
-	if vm_running "$name"; then
+	if ! vm_gone "$name" 300; then
 		echo "$name: still running 300 s after reboot" >&2
 		return 1
 	fi
 	vm_start "$name"
 	echo "$t0" >"$RUN_DIR/$name.t0"
 	vm_wait "$name" "$id"
+}
+
+# vm_gone NAME S: wait at most S seconds for QEMU to end; 1 if it still runs.
+vm_gone() {
+	local _
+	for _ in $(seq "$2"); do
+		vm_running "$1" || return 0
+		sleep 1
+	done
+	! vm_running "$1"
 }
 
 vm_running() {
@@ -160,10 +171,7 @@ vm_stop() {
 	local name=$1
 	vm_running "$name" || return 0
 	vm_ssh "$name" 'systemctl poweroff' >/dev/null 2>&1 || true
-	for _ in $(seq 60); do
-		vm_running "$name" || return 0
-		sleep 1
-	done
+	vm_gone "$name" 60 && return 0
 	kill "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true
 }
 
