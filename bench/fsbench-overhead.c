@@ -3,7 +3,9 @@
  * fsbench-overhead: cost per call of operations libfsocket interposes but
  * does not accelerate, of one it does not interpose at all, and of the
  * per-connection path of an accelerated listener (accept4 with nothing
- * queued; connect + accept4 + close on the local listener).  Run it with and
+ * queued; connect + accept4 + close on the local listener), and of
+ * epoll_wait with two ready fds (the library checks the answer for a
+ * listener reported twice), without and with an accelerated listener.  Run it with and
  * without LD_PRELOAD=libfsocket.so and compare.
  *
  *   fsbench-overhead [-n ITERATIONS]
@@ -62,6 +64,21 @@ static double user_ns(void)
 	       (user_ns() - u0) / (per * BATCHES));			\
 } while (0)
 
+/* Two pipes with a byte each in set ep: every epoll_wait reports both. */
+static int two_ready(int ep)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+	int p[2], q[2];
+
+	if (pipe(p) < 0 || pipe(q) < 0 || write(p[1], "x", 1) != 1 || write(q[1], "x", 1) != 1)
+		return -1;
+	ev.data.fd = p[0];
+	if (epoll_ctl(ep, EPOLL_CTL_ADD, p[0], &ev) < 0)
+		return -1;
+	ev.data.fd = q[0];
+	return epoll_ctl(ep, EPOLL_CTL_ADD, q[0], &ev);
+}
+
 /*
  * An accelerated listener: CPU 0, loopback, in an epoll set (under the
  * library in mode 2 this makes the local listener; our connections are
@@ -72,7 +89,7 @@ static int accelerated(long n)
 {
 	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
 	struct linger lg = { 1, 0 };
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
 	socklen_t al = sizeof(a);
 	cpu_set_t one;
 	long i;
@@ -90,6 +107,11 @@ static int accelerated(long n)
 		return 1;
 	}
 	MEASURE("accept4_eagain_accelerated", accept4(l, NULL, NULL, SOCK_NONBLOCK));
+	if (two_ready(ep) < 0) {
+		perror("pipes");
+		return 1;
+	}
+	MEASURE("epoll_wait_2_ready_accelerated", epoll_wait(ep, evs, 8, 0));
 	n /= 10;
 	if (n < BATCHES)
 		n = BATCHES;
@@ -110,7 +132,7 @@ int main(int argc, char **argv)
 	long n = 100000, i;
 	int opt, p[2], ep, fd;
 	char c = 'x';
-	struct epoll_event ev = { .events = EPOLLIN };
+	struct epoll_event ev = { .events = EPOLLIN }, evs[8];
 
 	while ((opt = getopt(argc, argv, "n:")) != -1)
 		if (opt == 'n')
@@ -135,5 +157,11 @@ int main(int argc, char **argv)
 	MEASURE("pipe_write_read",
 		if (write(p[1], &c, 1) != 1 || read(p[0], &c, 1) != 1)
 			return 1);
+	fd = epoll_create1(0);
+	if (fd < 0 || two_ready(fd) < 0) {
+		perror("pipes");
+		return 1;
+	}
+	MEASURE("epoll_wait_2_ready", epoll_wait(fd, evs, 8, 0));
 	return accelerated(n);
 }

@@ -58,6 +58,9 @@ void fs_resolve(void)
 	RESOLVE(setsockopt);
 	RESOLVE(getsockopt);
 	RESOLVE(pthread_create);
+	RESOLVE(epoll_wait);
+	RESOLVE(epoll_pwait);
+	RESOLVE(epoll_pwait2);
 	RESOLVE(dup);
 	RESOLVE(fcntl);
 	RESOLVE(fcntl64);

@@ -31,12 +31,14 @@ struct fe_ent {
 	uint32_t gen;		/* bumped whenever this fd number is closed */
 	uint32_t events;
 	uint64_t data;
+	int in_set;		/* registered somewhere (epfd is -1 for exclusive ones) */
 };
 
 #define FE_PARAM "/sys/module/fastsocket/parameters/enable_fast_epoll"
 
 static struct fe_ent *fe_tab;
 static int fe_n;
+static int fe_hi;		/* highest fd ever recorded + 1 (atomic) */
 static int fe_state;		/* 0 undecided, 1 off, 2 on (atomic) */
 
 unsigned long fs_epoll_mod, fs_epoll_skip;
@@ -64,14 +66,16 @@ static int fe_enabled(void)
 			syscall(SYS_close, fd);
 		}
 	}
-	if (st == 2 && fs.nfd > 0) {
+	/* The table also serves epoll_wait.c (which data is in use), so it
+	 * exists even when skipping is off. */
+	if (fs.nfd > 0) {
 		void *p = mmap(NULL, sizeof(struct fe_ent) * (size_t)fs.nfd,
 			       PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		struct fe_ent *old = NULL;
 
 		if (p == MAP_FAILED) {
-			st = 1;
+			st = 1;	/* without the table: no skipping */
 		} else if (!__atomic_compare_exchange_n(&fe_tab, &old, p, 0,
 							 __ATOMIC_ACQ_REL,
 							 __ATOMIC_ACQUIRE)) {
@@ -79,7 +83,7 @@ static int fe_enabled(void)
 		} else {
 			fe_n = fs.nfd;
 		}
-	} else if (st == 2) {
+	} else {
 		st = 1;
 	}
 	__atomic_store_n(&fe_state, st, __ATOMIC_RELEASE);
@@ -93,24 +97,47 @@ void fs_epoll_forget(int fd)
 
 	if (t && fd >= 0 && fd < fe_n) {
 		t[fd].epfd = -1;
+		t[fd].in_set = 0;
 		t[fd].gen++;
 	}
+}
+
+/*
+ * Is data d registered for an fd other than except (in any set)?  -1: not
+ * known (no table).  Scans the fds registered so far: called once when a
+ * listener's data is first seen (epoll_wait.c).
+ */
+int fs_epoll_data_in_use(uint64_t d, int except)
+{
+	struct fe_ent *t;
+	int i, hi;
+
+	fe_enabled();
+	t = __atomic_load_n(&fe_tab, __ATOMIC_ACQUIRE);
+	if (!t)
+		return -1;
+	hi = __atomic_load_n(&fe_hi, __ATOMIC_ACQUIRE);
+	for (i = 0; i < hi; i++)
+		if (i != except && t[i].in_set && t[i].data == d)
+			return 1;
+	return 0;
 }
 
 /* epoll_ctl for an fd that is not a fastsocket listener. */
 int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev)
 {
 	struct fe_ent *t, *e;
-	int rc;
+	int rc, skip, hi;
 
 	if (__builtin_expect(fs_tl_hb_group != NULL, 0))
 		fs_hand_back_pending();	/* not nginx's re-add: the CPU goes back (ops.c) */
-	if (!fe_enabled() || fd < 0 || fd >= fe_n || epfd < 0 || epfd >= fe_n)
+	skip = fe_enabled();
+	t = __atomic_load_n(&fe_tab, __ATOMIC_ACQUIRE);
+	if (!t || fd < 0 || fd >= fe_n || epfd < 0 || epfd >= fe_n)
 		return fs_real.epoll_ctl(epfd, op, fd, ev);
-	t = fe_tab;
 	e = &t[fd];
 	/* epfd == 0 never matches: the table starts zeroed, so 0 means unset. */
-	if (op == EPOLL_CTL_MOD && ev && e->epfd == epfd && epfd > 0 &&
+	if (skip && op == EPOLL_CTL_MOD && ev && e->epfd == epfd && epfd > 0 &&
 	    e->epgen == t[epfd].gen && e->events == ev->events &&
 	    e->data == ev->data.u64 &&
 	    !(ev->events & (EPOLLET | EPOLLONESHOT))) {
@@ -125,9 +152,17 @@ int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev)
 		e->epgen = t[epfd].gen;
 		e->events = ev->events & ~EPOLLEXCLUSIVE;
 		e->data = ev->data.u64;
+		e->in_set = 1;
 		if (ev->events & EPOLLEXCLUSIVE)
 			e->epfd = -1;	/* MOD of an exclusive entry is EINVAL: never skip */
-	} else if (op == EPOLL_CTL_DEL || rc < 0) {
+		hi = __atomic_load_n(&fe_hi, __ATOMIC_RELAXED);
+		while (hi <= fd && !__atomic_compare_exchange_n(&fe_hi, &hi, fd + 1, 0,
+								__ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+			;
+	} else if (op == EPOLL_CTL_DEL && rc == 0) {
+		e->epfd = -1;
+		e->in_set = 0;
+	} else if (rc < 0) {
 		e->epfd = -1;
 	}
 	return rc;

@@ -15,10 +15,12 @@
 #define _GNU_SOURCE
 #endif
 #include <sched.h>
+#include <signal.h>
 #include <stdint.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/types.h>
+#include <time.h>
 
 #define FS_HIDDEN __attribute__((visibility("hidden")))
 
@@ -97,6 +99,9 @@ struct fs_group {
 	int kick_fd;		/* eventfd telling an epoll set "accept: stash", -1 */
 	int kick_epfd;
 	struct fs_ident kick_id;
+	/* epoll_wait.c: the event data all its registrations carry (atomic). */
+	int ep_state;		/* FS_EP_NONE, FS_EP_ONE (fold), FS_EP_MIXED */
+	uint64_t ep_data;
 	int port;
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
@@ -125,6 +130,10 @@ struct fs_real {
 	int (*fcntl)(int, int, ...);
 	int (*fcntl64)(int, int, ...);
 	int (*pthread_create)(void *, const void *, void *(*)(void *), void *);
+	int (*epoll_wait)(int, struct epoll_event *, int, int);
+	int (*epoll_pwait)(int, struct epoll_event *, int, int, const sigset_t *);
+	int (*epoll_pwait2)(int, struct epoll_event *, int, const struct timespec *,
+			    const sigset_t *);
 };
 
 struct fs_state {
@@ -235,9 +244,17 @@ FS_HIDDEN void fs_out_forget(int fd);	/* new fd number: drop a stale mark */
 FS_HIDDEN void fs_out_closing(int fd);	/* fd is being closed: count it */
 extern unsigned long fs_out_local, fs_out_remote, fs_out_norx FS_HIDDEN;
 
+/* epoll_wait.c: one report per listener per epoll_wait(). */
+enum { FS_EP_NONE, FS_EP_ONE, FS_EP_MIXED };
+FS_HIDDEN void fs_ep_listener_registered(struct fs_group *g, const struct epoll_event *ev);
+FS_HIDDEN void fs_ep_group_reset(struct fs_group *g);
+FS_HIDDEN void fs_ep_other_registered(const struct epoll_event *ev);
+FS_HIDDEN int fs_ep_after_wait(struct epoll_event *ev, int n);
+
 /* epoll_fast.c: skip no-op EPOLL_CTL_MOD; counters. */
 FS_HIDDEN int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev);
 FS_HIDDEN void fs_epoll_forget(int fd);
+FS_HIDDEN int fs_epoll_data_in_use(uint64_t d, int except);
 extern unsigned long fs_epoll_mod, fs_epoll_skip FS_HIDDEN;
 
 /* proc_counters.c: the per-process counters file `fastsocket ps` reads. */

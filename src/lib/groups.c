@@ -95,6 +95,7 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 		g->app_excl = 0;
 		g->kick_fd = -1;
 		g->wait_epfd = -1;
+		fs_ep_group_reset(g);
 		g->nlocal = 0;
 		g->nstash = 0;
 		g->addrlen = sizeof(g->addr);
@@ -189,6 +190,7 @@ void fs_group_release(struct fs_group *g, int app_fd_ours)
 		fs_entry_drop(g, c, 1);
 	fs_close_own(g->kick_fd, &g->kick_id);
 	g->kick_fd = -1;
+	fs_ep_group_reset(g);
 	if (app_fd_ours)
 		fs_set_kind(g->fd, FD_NONE);
 	g->fd = -1;

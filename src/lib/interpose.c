@@ -243,9 +243,46 @@ FS_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 		return syscall(SYS_epoll_ctl, epfd, op, fd, ev);
 	if (!ACTIVE())
 		return fs_real.epoll_ctl(epfd, op, fd, ev);
-	if (fs_kind(fd) != FD_LISTEN)
+	if (fs_kind(fd) != FD_LISTEN) {
+		if (op != EPOLL_CTL_DEL)
+			fs_ep_other_registered(ev);
 		return fs_epoll_fast(epfd, op, fd, ev);
+	}
 	return fs_epoll_ctl(epfd, op, fd, ev);
+}
+
+/*
+ * The waits: the kernel's answer, with an accelerated listener reported
+ * once (epoll_wait.c).  epoll_pwait2 is glibc 2.35+: the system call
+ * otherwise.
+ */
+FS_API int epoll_wait(int epfd, struct epoll_event *ev, int maxevents, int timeout)
+{
+	NEED(epoll_wait);
+	if (!fs_real.epoll_wait)
+		return fs_ep_after_wait(ev, (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents,
+							 timeout, NULL, 0));
+	return fs_ep_after_wait(ev, fs_real.epoll_wait(epfd, ev, maxevents, timeout));
+}
+
+FS_API int epoll_pwait(int epfd, struct epoll_event *ev, int maxevents, int timeout,
+		       const sigset_t *sigmask)
+{
+	NEED(epoll_pwait);
+	if (!fs_real.epoll_pwait)
+		return fs_ep_after_wait(ev, (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents,
+							 timeout, sigmask, _NSIG / 8));
+	return fs_ep_after_wait(ev, fs_real.epoll_pwait(epfd, ev, maxevents, timeout, sigmask));
+}
+
+FS_API int epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
+			const struct timespec *timeout, const sigset_t *sigmask)
+{
+	NEED(epoll_pwait2);
+	if (!fs_real.epoll_pwait2)
+		return fs_ep_after_wait(ev, (int)syscall(SYS_epoll_pwait2, epfd, ev, maxevents,
+							 timeout, sigmask, _NSIG / 8));
+	return fs_ep_after_wait(ev, fs_real.epoll_pwait2(epfd, ev, maxevents, timeout, sigmask));
 }
 
 /*
@@ -379,6 +416,17 @@ FS_API long syscall(long n, ...)
 	case SYS_dup3:
 		if (fs_real.syscall)
 			return dup_done(fs_real.syscall(n, a[0], a[1], a[2]), (int)a[0], (int)a[1]);
+		break;
+#ifdef SYS_epoll_wait
+	case SYS_epoll_wait:
+#endif
+	case SYS_epoll_pwait:
+#ifdef SYS_epoll_pwait2
+	case SYS_epoll_pwait2:
+#endif
+		if (fs_real.syscall)
+			return fs_ep_after_wait((struct epoll_event *)a[1],
+						(int)fs_real.syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]));
 		break;
 #ifdef SYS_dup2
 	case SYS_dup2:

@@ -428,6 +428,8 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 
 	if (op == EPOLL_CTL_ADD) {
 		rc = add_global(g, epfd, fd, ev);
+		if (rc == 0)
+			fs_ep_listener_registered(g, ev);
 		if (rc == 0 && wants_local(ev))
 			take_cpu(g, epfd, ev, -1);
 		return rc;
@@ -447,6 +449,8 @@ int fs_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 	}
 	if (rc < 0)
 		return rc;
+	if (op == EPOLL_CTL_MOD)
+		fs_ep_listener_registered(g, ev);
 	for (c = 0; c < fs.ncpu; c++) {
 		struct epoll_event lev;
 
