@@ -110,8 +110,14 @@ TEST(FastEpoll, NoOpModIsSkippedAndSemanticsKept)
 // connected TCP socket is counted once at close(), local when
 // SO_INCOMING_CPU equals the closing thread's CPU.  rfd-probe -s 0 pins its
 // backend to CPU 0; on loopback (no RPS) the backend's replies are
-// processed on the CPU that sends them, so exactly the client thread pinned
-// to CPU 0 gets local replies: out_local = N, out_remote = N * (CPUs - 1).
+// processed on the CPU that sends them, so the client thread pinned to CPU 0
+// gets local replies: out_local = N, out_remote = N * (CPUs - 1).  Nearly
+// always: a reply that finds the client's socket locked by its reader is
+// queued to the socket's backlog and processed by the reader, on the
+// client's CPU; on a loaded host (ctest -j2 with the conformance tests) that
+// made 41 of 80 local once in ~15 runs.  So the exact check is that the
+// library counted what the kernel reported (the probe's own count), and the
+// split is checked with that slack (at most N / 10 extra).
 // Measured with the library doing nothing else (FASTSOCKET_MODE=off) and
 // with RFD on.
 TEST(OutLocality, CountedAtCloseModeOffAndRfd)
@@ -146,7 +152,8 @@ TEST(OutLocality, CountedAtCloseModeOffAndRfd)
 		SCOPED_TRACE(std::string(c.tag) + ": " + st + " / " + o.out);
 		EXPECT_EQ(num(st, "out_local") + num(st, "out_remote"), conns);
 		EXPECT_EQ(num(st, "out_norx"), 0);
-		EXPECT_EQ(num(st, "out_local"), 40);
+		EXPECT_GE(num(st, "out_local"), 40);
+		EXPECT_LE(num(st, "out_local"), 40 + 4);
 		EXPECT_EQ(num(st, "out_local"), num(o.out, "local"));
 		if (std::string(c.tag) == "off") {
 			EXPECT_EQ(num(st, "rfd_bound"), 0);
