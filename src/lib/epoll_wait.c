@@ -10,18 +10,13 @@
  *
  * Only data values that belong to exactly one application fd are folded: a
  * group whose listener was registered with different data in different sets,
- * or whose data the application also gave another fd (seen through the
- * epoll_ctl wrapper), is left alone and may be reported twice, as before.
+ * or whose data the application also gave another fd (registered later: seen
+ * by the epoll_ctl wrapper; earlier: epoll_fast.c's table of registrations),
+ * is left alone and may be reported twice, as before.
  * Nothing is allocated; a process without accelerated listeners pays one
  * load and a branch per wait.
  */
 #include "fsock.h"
-
-#include <errno.h>
-#include <signal.h>
-#include <sys/syscall.h>
-#include <time.h>
-#include <unistd.h>
 
 /* Groups whose data is folded (ep_state FS_EP_ONE); their highest index + 1. */
 static int ep_ngroups, ep_hi;
@@ -62,16 +57,20 @@ void fs_ep_listener_registered(struct fs_group *g, const struct epoll_event *ev)
 
 	if (st == FS_EP_MIXED)
 		return;
-	/* The application's other fds: those registered later are seen by
-	 * fs_ep_other_registered(), those before by asking epoll_fast.c. */
-	if (ep_data_taken(g, ev->data.u64) ||
-	    (st == FS_EP_NONE && fs_epoll_data_in_use(ev->data.u64, g->fd) != 0)) {
-		ep_set_state(g, FS_EP_MIXED);
-		return;
-	}
+	/*
+	 * Already folded: only a change of data matters (nginx deletes and
+	 * re-adds its listener every 16 accepts).  Any other fd or group that
+	 * took this data since was checked at its own registration.
+	 */
 	if (st == FS_EP_ONE) {
 		if (__atomic_load_n(&g->ep_data, __ATOMIC_RELAXED) != ev->data.u64)
 			ep_set_state(g, FS_EP_MIXED);
+		return;
+	}
+	/* The application's other fds: those registered later are seen by
+	 * fs_ep_other_registered(), those before by asking epoll_fast.c. */
+	if (ep_data_taken(g, ev->data.u64) || fs_epoll_data_in_use(ev->data.u64, g->fd) != 0) {
+		ep_set_state(g, FS_EP_MIXED);
 		return;
 	}
 	__atomic_store_n(&g->ep_data, ev->data.u64, __ATOMIC_RELAXED);

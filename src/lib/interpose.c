@@ -254,14 +254,13 @@ FS_API int epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
 /*
  * The waits: the kernel's answer, with an accelerated listener reported
  * once (epoll_wait.c).  epoll_pwait2 is glibc 2.35+: the system call
- * otherwise.
+ * otherwise, through syscall() below, which folds too.
  */
 FS_API int epoll_wait(int epfd, struct epoll_event *ev, int maxevents, int timeout)
 {
 	NEED(epoll_wait);
 	if (!fs_real.epoll_wait)
-		return fs_ep_after_wait(ev, (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents,
-							 timeout, NULL, 0));
+		return (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents, timeout, NULL, 0);
 	return fs_ep_after_wait(ev, fs_real.epoll_wait(epfd, ev, maxevents, timeout));
 }
 
@@ -270,8 +269,7 @@ FS_API int epoll_pwait(int epfd, struct epoll_event *ev, int maxevents, int time
 {
 	NEED(epoll_pwait);
 	if (!fs_real.epoll_pwait)
-		return fs_ep_after_wait(ev, (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents,
-							 timeout, sigmask, _NSIG / 8));
+		return (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents, timeout, sigmask, _NSIG / 8);
 	return fs_ep_after_wait(ev, fs_real.epoll_pwait(epfd, ev, maxevents, timeout, sigmask));
 }
 
@@ -280,8 +278,7 @@ FS_API int epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
 {
 	NEED(epoll_pwait2);
 	if (!fs_real.epoll_pwait2)
-		return fs_ep_after_wait(ev, (int)syscall(SYS_epoll_pwait2, epfd, ev, maxevents,
-							 timeout, sigmask, _NSIG / 8));
+		return (int)syscall(SYS_epoll_pwait2, epfd, ev, maxevents, timeout, sigmask, _NSIG / 8);
 	return fs_ep_after_wait(ev, fs_real.epoll_pwait2(epfd, ev, maxevents, timeout, sigmask));
 }
 

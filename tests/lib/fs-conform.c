@@ -1047,6 +1047,17 @@ static void *t_connect_cpu1(void *a)
 	return NULL;
 }
 
+/* n connections from the second CPU and n from this thread's. */
+static void conn_both_cpus(int port, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++) {
+		run_thread(t_connect_cpu1, &port);
+		conn(port, NULL);
+	}
+}
+
 static void sc_epoll_oneshot(void)
 {
 	struct srv s = srv_start(AF_INET, EPOLLIN | EPOLLONESHOT);
@@ -1143,10 +1154,7 @@ static void sc_epoll_one_report(void)
 	struct epoll_event ev[16];
 	int i, n, mine = 0;
 
-	for (i = 0; i < 4; i++) {
-		run_thread(t_connect_cpu1, &s.port);
-		conn(s.port, NULL);
-	}
+	conn_both_cpus(s.port, 4);
 	msleep(100);
 	n = epoll_wait(s.ep, ev, 16, 300);
 	for (i = 0; i < n; i++)
@@ -1177,10 +1185,7 @@ static void epoll_data_shared(int eventfd_first)
 	R("add listener %s", rcs(epoll_ctl(ep, EPOLL_CTL_ADD, l, &l7)));
 	if (!eventfd_first)
 		R("add eventfd %s", rcs(epoll_ctl(ep, EPOLL_CTL_ADD, efd, &e7)));
-	for (i = 0; i < 4; i++) {
-		run_thread(t_connect_cpu1, &port);
-		conn(port, NULL);
-	}
+	conn_both_cpus(port, 4);
 	R("eventfd write %zd", write(efd, &one, sizeof(one)));
 	msleep(100);
 	n = epoll_wait(ep, ev, 16, 300);
@@ -1196,13 +1201,10 @@ static void sc_epoll_data_shared_after(void) { epoll_data_shared(0); }
 static void sc_many_connections_both_cpus(void)
 {
 	struct srv s = srv_start(AF_INET, EPOLLIN);
-	int i, n = 0;
+	int n = 0;
 	long t0 = now_ms();
 
-	for (i = 0; i < 10; i++) {
-		run_thread(t_connect_cpu1, &s.port);
-		conn(s.port, NULL);
-	}
+	conn_both_cpus(s.port, 10);
 	while (n < 20 && now_ms() - t0 < 3000)
 		if (ep_wait(s.ep, 200) > 0)
 			n += acc_all(s.l);
