@@ -291,6 +291,7 @@ __attribute__((constructor)) static void fs_init(void)
 	const char *spawn = getenv("FASTSOCKET_LISTEN_SPAWN");
 	const char *cpus = getenv("FASTSOCKET_CPUS");
 	const char *verbose = getenv("FASTSOCKET_VERBOSE");
+	const char *bp = getenv("FASTSOCKET_BACKPRESSURE");
 	char note[160] = "", why[200] = "", kwhy[160] = "", cl[128], line[640];
 	cpu_set_t allowed, want;
 	int want_mode = 0, n; /* 0 auto, 1 module, 2 userspace, 3 off */
@@ -298,6 +299,8 @@ __attribute__((constructor)) static void fs_init(void)
 
 	fs_resolve();
 	fs.pid = getpid();
+	if (bp && !strcmp(bp, "0"))
+		fs_bp_enabled = 0;
 	if (getenv("FASTSOCKET_STATS_FILE") && *getenv("FASTSOCKET_STATS_FILE"))
 		__atomic_store_n(&fs_out_stats, 1, __ATOMIC_RELEASE);
 	fs.spawn_mode = -1;	/* not given: chosen with the backend below */

@@ -370,6 +370,7 @@ again:
 	e->module = g->module;
 	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
 	fs_pc_cpu(g, cpu, 1);
+	fs_bp_cpu(g, cpu, 1);
 	fs_log(1, "fd %d (port %d): local listener fd %d on CPU %d%s", g->fd,
 	       g->port, local, cpu, shared ? " (pre-made by the privileged parent)" : "");
 	return e;

@@ -106,6 +106,7 @@ struct fs_group {
 	socklen_t addrlen;
 	struct sockaddr_storage addr;
 	struct fs_entry *ent;	/* [fs.ncpu] */
+	struct fs_rp_slot *bp;	/* backpressure state (backpressure.c), or NULL */
 };
 
 struct fs_real {
@@ -256,6 +257,20 @@ FS_HIDDEN int fs_epoll_fast(int epfd, int op, int fd, struct epoll_event *ev);
 FS_HIDDEN void fs_epoll_forget(int fd);
 FS_HIDDEN int fs_epoll_data_in_use(uint64_t d, int except);
 extern unsigned long fs_epoll_mod, fs_epoll_skip FS_HIDDEN;
+
+/* backpressure.c: a stalled worker's CPU goes back (SK_REUSEPORT program). */
+struct fs_rp_slot;
+extern int fs_bp_enabled FS_HIDDEN;
+FS_HIDDEN void fs_bp_listen(struct fs_group *g, int fresh);
+FS_HIDDEN void fs_bp_cpu(struct fs_group *g, int c, int serving);
+FS_HIDDEN void fs_bp_accepted_slow(struct fs_group *g);
+FS_HIDDEN void fs_bp_release(struct fs_group *g);
+static inline int fs_bp_accepted(struct fs_group *g, int nfd)
+{
+	if (__builtin_expect(g->bp != NULL, 0) && nfd >= 0)
+		fs_bp_accepted_slow(g);
+	return nfd;
+}
 
 /* proc_counters.c: the per-process counters file `fastsocket ps` reads. */
 FS_HIDDEN void fs_pc_listener_add(struct fs_group *g);

@@ -95,6 +95,7 @@ struct fs_group *fs_group_new(int fd, int backlog, int module)
 		g->app_excl = 0;
 		g->kick_fd = -1;
 		g->wait_epfd = -1;
+		g->bp = NULL;
 		fs_ep_group_reset(g);
 		g->nlocal = 0;
 		g->nstash = 0;
@@ -170,6 +171,7 @@ void fs_entry_drop(struct fs_group *g, int c, int all)
 	e->module = 0;
 	e->reserved_by = 0;
 	if (e->locked) {
+		fs_bp_cpu(g, c, 0);
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
 	}
@@ -190,6 +192,7 @@ void fs_group_release(struct fs_group *g, int app_fd_ours)
 		fs_entry_drop(g, c, 1);
 	fs_close_own(g->kick_fd, &g->kick_id);
 	g->kick_fd = -1;
+	fs_bp_release(g);
 	fs_ep_group_reset(g);
 	if (app_fd_ours)
 		fs_set_kind(g->fd, FD_NONE);

@@ -48,7 +48,7 @@ static void undo_reuseport(int fd, int on)
 }
 
 /* A listening fd becomes a listen group (module: registered first). */
-static struct fs_group *make_group(int fd, int backlog, int on)
+static struct fs_group *make_group(int fd, int backlog, int on, int fresh)
 {
 	struct fs_group *g;
 
@@ -57,6 +57,7 @@ static struct fs_group *make_group(int fd, int backlog, int on)
 	g = fs_group_new(fd, backlog, fs.backend == FS_BACKEND_MODULE);
 	if (g) {
 		g->added_reuseport = on == 2;
+		fs_bp_listen(g, fresh);
 		fs_user_prepare(g);
 		fs_pc_listener_add(g);
 	}
@@ -66,7 +67,8 @@ static struct fs_group *make_group(int fd, int backlog, int on)
 int fs_listen(int fd, int backlog)
 {
 	struct fs_group *g;
-	int kind = fs_kind(fd), on, rc, c;
+	int kind = fs_kind(fd), on, rc, c, was = 0;
+	socklen_t l;
 
 	if (fs_in_other_process())
 		return fs_real.listen(fd, backlog);
@@ -96,8 +98,12 @@ int fs_listen(int fd, int backlog)
 	on = add_reuseport(fd);
 	if (on < 0)
 		return fs_real.listen(fd, backlog);
+	/* Already listening (a Node cluster worker's listener from its primary)? */
+	l = sizeof(was);
+	if (fs_real.getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &was, &l) < 0)
+		was = 1;
 	rc = fs_real.listen(fd, backlog);
-	if (rc < 0 || !make_group(fd, backlog, on))
+	if (rc < 0 || !make_group(fd, backlog, on, !was))
 		undo_reuseport(fd, on);
 	return rc;
 }
@@ -135,7 +141,7 @@ void fs_adopt_listener(int fd)
 	on = add_reuseport(fd);
 	if (on < 0)
 		return;
-	if (!make_group(fd, sysctl_int("/proc/sys/net/core/somaxconn", 0) ?: 4096, on))
+	if (!make_group(fd, sysctl_int("/proc/sys/net/core/somaxconn", 0) ?: 4096, on, 0))
 		undo_reuseport(fd, on);
 	else
 		fs_log(1, "fd %d: inherited listener adopted", fd);
@@ -234,6 +240,7 @@ static void hand_back(struct fs_group *g, int c)
 	__atomic_fetch_sub(&g->nlocal, 1, __ATOMIC_RELAXED);
 	fs_pc_cpu(g, c, 0);
 	if (e->locked) {
+		fs_bp_cpu(g, c, 0);
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
 	}
@@ -287,6 +294,7 @@ static struct fs_entry *unpark(struct fs_group *g, struct fs_entry *e)
 	e->parked = 0;
 	__atomic_fetch_add(&g->nlocal, 1, __ATOMIC_RELAXED);
 	fs_pc_cpu(g, c, 1);
+	fs_bp_cpu(g, c, 1);
 	return e;
 }
 
@@ -506,7 +514,7 @@ static int from_stash(struct fs_group *g, struct sockaddr *addr, socklen_t *len,
 		if (addr && len && getpeername(nfd, addr, len) < 0)
 			*len = 0;
 		unkick(g);
-		return fs_pc_accepted(g, nfd, 1);
+		return fs_bp_accepted(g, fs_pc_accepted(g, nfd, 1));
 	}
 	return -2;
 }
@@ -518,7 +526,7 @@ static int accept_local(struct fs_group *g, int c, struct sockaddr *addr,
 	struct fs_entry *e = &g->ent[c];
 	int nfd = fs_real.accept4(e->local_fd, addr, len, flags);
 
-	fs_pc_accepted(g, nfd, 1);
+	fs_bp_accepted(g, fs_pc_accepted(g, nfd, 1));
 	if (nfd < 0 && (errno == EBADF || errno == ENOTSOCK || errno == EINVAL)) {
 		/* Not our listener any more (closed behind our back). */
 		fs_entry_drop(g, c, 0);
@@ -603,7 +611,7 @@ static int accept_global(struct fs_group *g, int fd, struct sockaddr *addr,
 {
 	int nfd = fs_real.accept4(fd, addr, len, flags);
 
-	fs_pc_accepted(g, nfd, 0);
+	fs_bp_accepted(g, fs_pc_accepted(g, nfd, 0));
 	if (__builtin_expect(g->wait_epfd >= 0, 0) && nfd >= 0)
 		retry_cpus(nfd);
 	return nfd;

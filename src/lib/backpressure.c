@@ -1,0 +1,315 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Backpressure on the user-space fallback: a worker that keeps watching its
+ * listener but stops accepting (blocked, overloaded) hands its CPU's new
+ * connections to the group within 1 s, and takes them back when it accepts
+ * again (issue 10 item 3; the module does it in src/kernel/stall.c).
+ *
+ * Nothing of the library runs in a stalled process, so the decision is
+ * made where the connections arrive: an SK_REUSEPORT program
+ * (src/bpf/fs_reuseport.bpf.c) attached to the listener's reuseport group
+ * looks, for every SYN, at the state of the CPU that processes it.  The
+ * state is a BPF_F_MMAPABLE array mapped here: the CPU's owner writes
+ * "serving" and the time of its last accept (one clock read and a store per
+ * accept), the program the time of the first SYN since.
+ *
+ * Who can: loading a program and reading a map by id need CAP_SYS_ADMIN,
+ * so the program is attached by a privileged process at listen() (nginx's
+ * and haproxy's masters); workers forked after that share the mapping
+ * whatever uid they switch to.  A privileged process that gets a listener
+ * some other way (a new binary after exec, a Node cluster worker) finds the
+ * group's map by the listener's SO_COOKIE, kept in the map's header.  A
+ * process without the mapping never marks a CPU serving, so the program
+ * leaves its CPUs to the kernel's own choice: no backpressure, no harm.
+ * libbpf is opened with dlopen() only then (the library links libc only)
+ * and only its messages go to the library's log; no fd is kept (the
+ * socket holds the program, the mapping holds the map).
+ * FASTSOCKET_BACKPRESSURE=0 turns it off.
+ */
+#include "fsock.h"
+#include "fs_reuseport.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <linux/bpf.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SO_ATTACH_REUSEPORT_EBPF
+#define SO_ATTACH_REUSEPORT_EBPF 52
+#endif
+#ifndef SO_COOKIE
+#define SO_COOKIE 57
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* The program, compiled by clang at build time (FS_RP_OBJ). */
+#ifdef FS_RP_OBJ
+__asm__(".section .rodata\n"
+	".balign 8\n"
+	"fs_rp_obj:\n"
+	".incbin \"" FS_RP_OBJ "\"\n"
+	"fs_rp_obj_end:\n"
+	".previous\n");
+extern const char fs_rp_obj[] FS_HIDDEN, fs_rp_obj_end[] FS_HIDDEN;
+#endif
+
+/* The libbpf calls used (libbpf 1.x, Debian's libbpf1). */
+struct bpf_object;
+struct bpf_map;
+struct bpf_program;
+typedef int (*print_fn_t)(int level, const char *fmt, va_list ap);
+static struct {
+	int state;	/* 0 not tried, 1 usable, -1 not */
+	print_fn_t (*set_print)(print_fn_t fn);
+	int (*set_memlock_rlim)(size_t);
+	struct bpf_object *(*open_mem)(const void *, size_t, const void *);
+	struct bpf_map *(*find_map)(const struct bpf_object *, const char *);
+	int (*set_max_entries)(struct bpf_map *, __u32);
+	int (*map_fd)(const struct bpf_map *);
+	int (*load)(struct bpf_object *);
+	struct bpf_program *(*find_prog)(const struct bpf_object *, const char *);
+	int (*prog_fd)(const struct bpf_program *);
+	void (*close)(struct bpf_object *);
+} lb;
+
+int fs_bp_enabled = 1;
+
+static long sys_bpf(int cmd, union bpf_attr *attr)
+{
+	return syscall(SYS_bpf, cmd, attr, sizeof(*attr));
+}
+
+/* CAP_SYS_ADMIN in the effective set: may load and find programs and maps. */
+static int privileged(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[2];
+
+	if (syscall(SYS_capget, &h, d) < 0)
+		return 0;
+	return !!(d[CAP_SYS_ADMIN / 32].effective & (1u << (CAP_SYS_ADMIN % 32)));
+}
+
+static int quiet(int level, const char *fmt, va_list ap)
+{
+	char b[160];
+
+	if (level == 0) {	/* LIBBPF_WARN */
+		vsnprintf(b, sizeof(b), fmt, ap);
+		fs_log(2, "libbpf: %s", b);
+	}
+	return 0;
+}
+
+static int libbpf_open(void)
+{
+	void *h;
+
+	if (lb.state)
+		return lb.state > 0;
+	lb.state = -1;
+	h = dlopen("libbpf.so.1", RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		fs_log(1, "backpressure off: libbpf.so.1 not found");
+		return 0;
+	}
+#define SYM(f, n) (*(void **)&lb.f = dlsym(h, n))
+	if (!SYM(set_print, "libbpf_set_print") || !SYM(open_mem, "bpf_object__open_mem") ||
+	    !SYM(find_map, "bpf_object__find_map_by_name") ||
+	    !SYM(set_max_entries, "bpf_map__set_max_entries") ||
+	    !SYM(map_fd, "bpf_map__fd") || !SYM(load, "bpf_object__load") ||
+	    !SYM(find_prog, "bpf_object__find_program_by_name") ||
+	    !SYM(prog_fd, "bpf_program__fd") || !SYM(close, "bpf_object__close")) {
+		fs_log(1, "backpressure off: libbpf.so.1 lacks a function");
+		return 0;
+	}
+	SYM(set_memlock_rlim, "libbpf_set_memlock_rlim");
+#undef SYM
+	/* Never raise the application's RLIMIT_MEMLOCK (memcg accounts BPF). */
+	if (lb.set_memlock_rlim)
+		lb.set_memlock_rlim(0);
+	lb.state = 1;
+	return 1;
+}
+
+static size_t state_len(void)
+{
+	size_t n = sizeof(struct fs_rp_slot) * (size_t)(1 + fs.ncpu);
+	long pg = sysconf(_SC_PAGESIZE);
+
+	return (n + pg - 1) / pg * pg;
+}
+
+static struct fs_rp_slot *map_state(int fd)
+{
+	void *p = mmap(NULL, state_len(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* The group's map if another process attached the program: by cookie. */
+static struct fs_rp_slot *find_state(__u64 cookie)
+{
+	union bpf_attr a;
+	__u32 id = 0;
+
+	for (;;) {
+		struct bpf_map_info info;
+		struct fs_rp_slot *s;
+		int fd;
+
+		memset(&a, 0, sizeof(a));
+		a.start_id = id;
+		if (sys_bpf(BPF_MAP_GET_NEXT_ID, &a) < 0)
+			return NULL;
+		id = a.next_id;
+		memset(&a, 0, sizeof(a));
+		a.map_id = id;
+		fd = (int)sys_bpf(BPF_MAP_GET_FD_BY_ID, &a);
+		if (fd < 0)
+			continue;
+		memset(&info, 0, sizeof(info));
+		memset(&a, 0, sizeof(a));
+		a.info.bpf_fd = fd;
+		a.info.info_len = sizeof(info);
+		a.info.info = (__u64)(unsigned long)&info;
+		s = NULL;
+		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0 &&
+		    !strcmp(info.name, "fs_rp_state") && info.type == BPF_MAP_TYPE_ARRAY &&
+		    info.value_size == sizeof(*s) && info.max_entries == (__u32)(1 + fs.ncpu) &&
+		    (info.map_flags & BPF_F_MMAPABLE))
+			s = map_state(fd);
+		fs_real.close(fd);
+		if (s && s[0].magic == FS_RP_MAGIC && s[0].cookie == cookie)
+			return s;
+		if (s)
+			munmap(s, state_len());
+	}
+}
+
+/* Load the program for g's group, attach it, map its state. */
+static struct fs_rp_slot *attach(struct fs_group *g, __u64 cookie)
+{
+#ifdef FS_RP_OBJ
+	struct fs_rp_slot *s = NULL;
+	struct bpf_object *obj;
+	struct bpf_map *state;
+	struct bpf_program *prog;
+	print_fn_t old;
+	__u64 lfd = (__u64)g->fd;
+	__u32 zero = 0;
+	union bpf_attr a;
+	int pfd, sfd;
+
+	if (!libbpf_open())
+		return NULL;
+	old = lb.set_print(quiet);
+	obj = lb.open_mem(fs_rp_obj, (size_t)(fs_rp_obj_end - fs_rp_obj), NULL);
+	if (!obj)
+		goto out;
+	state = lb.find_map(obj, "fs_rp_state");
+	if (!state || lb.set_max_entries(state, (__u32)(1 + fs.ncpu)) < 0 || lb.load(obj) < 0)
+		goto out;
+	prog = lb.find_prog(obj, "fs_rp_select");
+	pfd = prog ? lb.prog_fd(prog) : -1;
+	sfd = lb.map_fd(state);
+	memset(&a, 0, sizeof(a));
+	a.map_fd = (__u32)lb.map_fd(lb.find_map(obj, "fs_rp_socks"));
+	a.key = (__u64)(unsigned long)&zero;
+	a.value = (__u64)(unsigned long)&lfd;
+	if (pfd < 0 || sfd < 0 || sys_bpf(BPF_MAP_UPDATE_ELEM, &a) < 0)
+		goto out;
+	s = map_state(sfd);
+	if (!s)
+		goto out;
+	s[0].cookie = cookie;
+	s[0].magic = FS_RP_MAGIC;
+	if (fs_real.setsockopt(g->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &pfd,
+			       sizeof(pfd)) < 0) {
+		munmap(s, state_len());
+		s = NULL;
+	}
+out:
+	if (!s)
+		fs_log(1, "fd %d: backpressure program not attached: %s", g->fd,
+		       strerror(errno));
+	if (obj)
+		lb.close(obj);	/* the socket holds the program, s the map */
+	lb.set_print(old);
+	return s;
+#else
+	(void)g;
+	(void)cookie;
+	return NULL;
+#endif
+}
+
+/*
+ * g became a group in this process (listen(), or a listener it got some
+ * other way).  fresh: this process's listen() made it listen, so no other
+ * process can have attached anything yet.
+ */
+void fs_bp_listen(struct fs_group *g, int fresh)
+{
+	__u64 cookie = 0;
+	socklen_t l = sizeof(cookie);
+	int saved = errno;
+
+	g->bp = NULL;
+	if (!fs_bp_enabled || fs.backend != FS_BACKEND_USER || !privileged() ||
+	    fs_real.getsockopt(g->fd, SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0)
+		goto out;
+	if (!fresh)
+		g->bp = find_state(cookie);
+	if (!g->bp)
+		g->bp = attach(g, cookie);
+	if (g->bp)
+		fs_log(1, "fd %d: backpressure on (a stalled CPU goes back after 1 s)", g->fd);
+out:
+	errno = saved;
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (__u64)t.tv_sec * 1000000000ULL + (__u64)t.tv_nsec;
+}
+
+/* This process took (1) or let go of (0) CPU c of g. */
+void fs_bp_cpu(struct fs_group *g, int c, int serving)
+{
+	struct fs_rp_slot *s = g->bp;
+
+	if (!s || c < 0 || c >= fs.ncpu)
+		return;
+	if (serving)
+		__atomic_store_n(&s[1 + c].last_accept_ns, now_ns(), __ATOMIC_RELAXED);
+	__atomic_store_n(&s[1 + c].serving, (__u32)serving, __ATOMIC_RELEASE);
+}
+
+/* The calling thread accepted a connection of g: its CPU is served. */
+void fs_bp_accepted_slow(struct fs_group *g)
+{
+	int c = fs_tl_cpu;
+
+	if (c >= 0 && c < fs.ncpu)
+		__atomic_store_n(&g->bp[1 + c].last_accept_ns, now_ns(), __ATOMIC_RELAXED);
+}
+
+void fs_bp_release(struct fs_group *g)
+{
+	if (g->bp)
+		munmap(g->bp, state_len());
+	g->bp = NULL;
+}
