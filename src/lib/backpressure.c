@@ -263,17 +263,19 @@ void fs_bp_listen(struct fs_group *g, int fresh)
 	__u64 cookie = 0;
 	socklen_t l = sizeof(cookie);
 	int saved = errno;
+	const char *how = "";
 
 	g->bp = NULL;
 	if (!fs_bp_enabled || fs.backend != FS_BACKEND_USER || !privileged() ||
 	    fs_real.getsockopt(g->fd, SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0)
 		goto out;
-	if (!fresh)
-		g->bp = find_state(cookie);
-	if (!g->bp)
-		g->bp = attach(g, cookie);
+	if (!fresh && (g->bp = find_state(cookie)) != NULL)
+		how = "the group's program found";
+	else if ((g->bp = attach(g, cookie)) != NULL)
+		how = "program attached";
 	if (g->bp)
-		fs_log(1, "fd %d: backpressure on (a stalled CPU goes back after 1 s)", g->fd);
+		fs_log(1, "fd %d: backpressure on (a stalled CPU goes back after 1 s; %s)",
+		       g->fd, how);
 out:
 	errno = saved;
 }

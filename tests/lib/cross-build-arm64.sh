@@ -13,9 +13,12 @@ for t in clang ld.lld; do
 done
 [ -f /usr/aarch64-linux-gnu/include/stdio.h ] || { echo "libc6-dev-arm64-cross not installed"; exit 77; }
 mkdir -p "$out"
+# The backpressure program is BPF bytecode, the same for every architecture.
+(cd "$src/src/bpf" && clang -target bpf -O2 -Wall -Werror \
+	-I/usr/aarch64-linux-gnu/include -c fs_reuseport.bpf.c -o "$out/fs_reuseport.bpf.o")
 clang --target=aarch64-linux-gnu -fuse-ld=lld -std=gnu11 -O2 -fPIC -shared \
 	-fvisibility=hidden -Wall -Wextra -Werror -Werror=implicit-function-declaration \
-	-I"$src/src/kernel/uapi" -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined \
+	-I"$src/src/kernel/uapi" -I"$src/src/bpf" -DFS_RP_OBJ="\"$out/fs_reuseport.bpf.o\"" -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined \
 	-o "$out/libfsocket-arm64.so" "$src"/src/lib/*.c -ldl -pthread
 file "$out/libfsocket-arm64.so" 2>/dev/null | grep -q 'ARM aarch64' ||
 	{ echo "not an arm64 object"; exit 1; }
