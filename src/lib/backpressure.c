@@ -149,15 +149,30 @@ static size_t state_len(void)
 	return (n + pg - 1) / pg * pg;
 }
 
-static struct fs_rp_slot *map_state(int fd)
+/*
+ * at: the group's area (see fs_bp_release), mapped over in place; NULL: a
+ * new one.
+ */
+static struct fs_rp_slot *map_state(int fd, void *at)
 {
-	void *p = mmap(NULL, state_len(), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	void *p = mmap(at, state_len(), PROT_READ | PROT_WRITE,
+		       MAP_SHARED | (at ? MAP_FIXED : 0), fd, 0);
 
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* g's state, mapped at the group's area if it has one: the area's address. */
+static struct fs_rp_slot *map_group(struct fs_group *g, int fd)
+{
+	struct fs_rp_slot *s = map_state(fd, g->bp_area);
+
+	if (s)
+		g->bp_area = s;
+	return s;
+}
+
 /* The group's map if another process attached the program: by cookie. */
-static struct fs_rp_slot *find_state(__u64 cookie)
+static struct fs_rp_slot *find_state(struct fs_group *g, __u64 cookie)
 {
 	union bpf_attr a;
 	__u32 id = 0;
@@ -187,10 +202,14 @@ static struct fs_rp_slot *find_state(__u64 cookie)
 		    !strcmp(info.name, "fs_rp_state") && info.type == BPF_MAP_TYPE_ARRAY &&
 		    info.value_size == sizeof(*s) && info.max_entries == (__u32)(1 + fs.ncpu) &&
 		    (info.map_flags & BPF_F_MMAPABLE))
-			s = map_state(fd);
-		fs_real.close(fd);
-		if (s && s[0].magic == FS_RP_MAGIC && s[0].cookie == cookie)
+			s = map_state(fd, NULL);
+		if (s && s[0].magic == FS_RP_MAGIC && s[0].cookie == cookie) {
+			munmap(s, state_len());
+			s = map_group(g, fd);
+			fs_real.close(fd);
 			return s;
+		}
+		fs_real.close(fd);
 		if (s)
 			munmap(s, state_len());
 	}
@@ -228,14 +247,15 @@ static struct fs_rp_slot *attach(struct fs_group *g, __u64 cookie)
 	a.value = (__u64)(unsigned long)&lfd;
 	if (pfd < 0 || sfd < 0 || sys_bpf(BPF_MAP_UPDATE_ELEM, &a) < 0)
 		goto out;
-	s = map_state(sfd);
+	s = map_group(g, sfd);
 	if (!s)
 		goto out;
 	s[0].cookie = cookie;
 	s[0].magic = FS_RP_MAGIC;
 	if (fs_real.setsockopt(g->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &pfd,
 			       sizeof(pfd)) < 0) {
-		munmap(s, state_len());
+		g->bp = s;
+		fs_bp_release(g);
 		s = NULL;
 	}
 out:
@@ -269,7 +289,7 @@ void fs_bp_listen(struct fs_group *g, int fresh)
 	if (!fs_bp_enabled || fs.backend != FS_BACKEND_USER || !privileged() ||
 	    fs_real.getsockopt(g->fd, SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0)
 		goto out;
-	if (!fresh && (g->bp = find_state(cookie)) != NULL)
+	if (!fresh && (g->bp = find_state(g, cookie)) != NULL)
 		how = "the group's program found";
 	else if ((g->bp = attach(g, cookie)) != NULL)
 		how = "program attached";
@@ -309,9 +329,18 @@ void fs_bp_accepted_slow(struct fs_group *g)
 		__atomic_store_n(&g->bp[1 + c].last_accept_ns, now_ns(), __ATOMIC_RELAXED);
 }
 
+/*
+ * The group is gone.  Another thread may still be in accept() on it with
+ * the old pointer, so the area is never unmapped: private zero pages take
+ * the map's place (a late store lands there), and the group's next map is
+ * mapped over them (map_group), so there is one area per group slot.
+ */
 void fs_bp_release(struct fs_group *g)
 {
-	if (g->bp)
-		munmap(g->bp, state_len());
+	if (!g->bp)
+		return;
 	g->bp = NULL;
+	mmap(g->bp_area, state_len(), PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
 }
+

@@ -107,6 +107,7 @@ struct fs_group {
 	struct sockaddr_storage addr;
 	struct fs_entry *ent;	/* [fs.ncpu] */
 	struct fs_rp_slot *bp;	/* backpressure state (backpressure.c), or NULL */
+	void *bp_area;		/* where this slot's state is mapped (kept) */
 };
 
 struct fs_real {
@@ -212,6 +213,7 @@ FS_HIDDEN void fs_listener_setsockopt(int fd, int level, int name, const void *v
 FS_HIDDEN void fs_listener_getsockopt(int fd, int level, int name, void *val,
 				      socklen_t *len);
 FS_HIDDEN int fs_bind_conflicts(int fd, const struct sockaddr *addr);
+FS_HIDDEN int fs_listener_hides_detach(int fd);
 
 /* sockopt_copy.c: the one option copier (both back ends). */
 FS_HIDDEN int fs_sockopt_copy(int from, int to, int family);

@@ -21,6 +21,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef SO_DETACH_REUSEPORT_BPF
+#define SO_DETACH_REUSEPORT_BPF 68
+#endif
 #define FS_API __attribute__((visibility("default")))
 
 #define ACTIVE() (__builtin_expect(fs.backend != FS_BACKEND_OFF, 1))
@@ -446,6 +449,9 @@ FS_API int setsockopt(int fd, int level, int name, const void *val, socklen_t le
 	NEED(setsockopt);
 	if (!fs_real.setsockopt)
 		return syscall(SYS_setsockopt, fd, level, name, val, len);
+	if (__builtin_expect(level == SOL_SOCKET && name == SO_DETACH_REUSEPORT_BPF, 0) &&
+	    ACTIVE() && fs_kind(fd) == FD_LISTEN && fs_listener_hides_detach(fd))
+		return -1;
 	rc = fs_real.setsockopt(fd, level, name, val, len);
 	if (rc < 0 || !ACTIVE() || (k = fs_kind(fd)) == FD_NONE)
 		return rc;

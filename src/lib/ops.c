@@ -726,6 +726,26 @@ void fs_listener_setsockopt(int fd, int level, int name, const void *val, sockle
 			fs_real.setsockopt(g->ent[c].local_fd, level, name, val, len);
 }
 
+/*
+ * SO_DETACH_REUSEPORT_BPF on a listener the application attached no program
+ * to: plain Linux says ENOENT, or EINVAL if the socket has no SO_REUSEPORT
+ * (the library added it).  Neither the library's SO_REUSEPORT nor its
+ * backpressure program (backpressure.c) is the application's: answered
+ * here, and the program stays.  1: answered (errno set).
+ */
+int fs_listener_hides_detach(int fd)
+{
+	struct fs_group *g;
+
+	if (fs_kind_flags(fd) & FD_F_UNCOPYABLE)
+		return 0;	/* the application attached its own: its call */
+	g = fs_group_of(fd);
+	if (!g)
+		return 0;
+	errno = g->added_reuseport ? EINVAL : ENOENT;
+	return 1;
+}
+
 /* SO_REUSEPORT reads as the application set it, not as the library did. */
 void fs_listener_getsockopt(int fd, int level, int name, void *val, socklen_t *len)
 {

@@ -1397,6 +1397,34 @@ static void sc_role_activated(void)
 	R("affinity kept: %d", ncpu_allowed() == 1);
 }
 
+/*
+ * SO_DETACH_REUSEPORT_BPF on a listener without a program of its own says
+ * ENOENT (the library's backpressure program is not the application's).
+ */
+static void sc_reuseport_detach_none(void)
+{
+	struct srv s = srv_start(AF_INET, EPOLLIN);
+	int one = 1;
+
+	R("detach %s", rcs(setsockopt(s.l, SOL_SOCKET, SO_DETACH_REUSEPORT_BPF, &one,
+				      sizeof(one))));
+	R("connect %s", conn(s.port, NULL));
+	R("accept %s", acc_ready(s.l));
+	/* SO_REUSEPORT set by the application: ENOENT. */
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl = loop_addr(AF_INET, 0, &ss);
+		int l = socket(AF_INET, SOCK_STREAM, 0), ep = ep_new();
+
+		setsockopt(l, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+		bind(l, (struct sockaddr *)&ss, sl);
+		listen(l, 16);
+		ep_add(ep, l, EPOLLIN);
+		R("detach with SO_REUSEPORT %s", rcs(setsockopt(l, SOL_SOCKET,
+			SO_DETACH_REUSEPORT_BPF, &one, sizeof(one))));
+	}
+}
+
 static void sc_binary_upgrade(void)
 {
 	struct srv s = srv_start(AF_INET, EPOLLIN);
@@ -1577,7 +1605,7 @@ static const struct scenario scenarios[] = {
 	S(second_bind_app_reuseport), S(reuseport_option_value),
 	S(rundir_untouched), S(fd_numbers),
 	S(backpressure_stop_watching),
-	S(socket_activation), S(binary_upgrade), S(app_reuseport_two),
+	S(socket_activation), S(binary_upgrade), S(reuseport_detach_none), S(app_reuseport_two),
 	S(port0_getsockname), S(listener_identity), S(shutdown_relisten),
 	S(udp_untouched), S(unix_untouched),
 	{ "role_activated", sc_role_activated, HIDDEN },

@@ -11,6 +11,7 @@
 #  4c. conformance (tests/lib/fs-conform): every scenario plainly and under
 #     the library on the module path, identical observations
 #  5. module absent (rmmod): one start-up line saying so, the app still works
+#  6. module absent: backpressure on the fallback (tests/lib/stall-probe)
 # Build first (the rig copies from FASTSOCKET_BUILD_DIR, default build/):
 #   cmake -S . -B build && cmake --build build --target fsocket fsbench-server fsbench-load
 set -u
@@ -241,6 +242,22 @@ own_server absent 1
 echo "   $LOADLINE | $STATLINE"
 [ "$(field failures "$LOADLINE")" = 0 ] && ok "app works without the module" || bad "without module: $LOADLINE"
 [ "$(grep -c '^fastsocket:' $W/absent.err)" = 1 ] && ok "one start-up line" || bad "stderr: $ERR"
+
+echo "== 6. backpressure on the user-space fallback (module absent)"
+PROBE=$(find / -xdev -name stall-probe -type f 2>/dev/null | head -n 1)
+if [ -n "$PROBE" ]; then
+	out=$($PROBE "$LIB" 2>&1)
+	rc=$?
+	echo "$out" | grep -E '^(stall-probe|FAIL)' | sed 's/^/   /'
+	if [ "$rc" = 0 ]; then
+		ok "backpressure: a stalled worker's CPU goes back and comes back"
+	else
+		echo "$out" | sed 's/^/   | /'
+		bad "backpressure (stall-probe exit $rc)"
+	fi
+else
+	bad "stall-probe missing (lib.files)"
+fi
 
 echo "lib suite: $fails failure(s)"
 [ "$fails" -eq 0 ]
