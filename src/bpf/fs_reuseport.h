@@ -22,8 +22,12 @@ struct fs_rp_slot {
 	/* CPU entries: written by the program. */
 	__u64 pending_since_ns;
 	__u64 redirected;	/* SYNs sent to the application's listener */
-	__u64 cookie;		/* header: SO_COOKIE of the application's listener */
-	__u64 reserved;
+	/* Header: SO_COOKIE of the application's listener.  CPU entries (the
+	 * owner): its local listener's cookie, pid and fd number, so that a
+	 * process waiting for a CPU can take what a stalled owner left queued. */
+	__u64 cookie;
+	__u32 owner_pid;
+	__u32 owner_fd;
 };
 
 #endif

@@ -30,6 +30,7 @@
 #include "fs_reuseport.h"
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <linux/bpf.h>
 #include <linux/capability.h>
@@ -40,6 +41,13 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
 
 #ifndef SO_ATTACH_REUSEPORT_EBPF
 #define SO_ATTACH_REUSEPORT_EBPF 52
@@ -141,9 +149,41 @@ static int libbpf_open(void)
 	return 1;
 }
 
+/*
+ * Entries of the state map: the header and one per possible CPU (the
+ * machine's, not this process's allowed CPUs: every process holding the
+ * group must agree on it).
+ */
+static int nslots(void)
+{
+	static int n;
+	char b[64] = "";
+	int fd, hi = -1;
+
+	if (n)
+		return n;
+	fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0) {
+		ssize_t r = read(fd, b, sizeof(b) - 1);
+		char *p = b;
+
+		fs_real.close(fd);
+		while (r > 0 && *p) {	/* "0-3", "0", "0-3,8-11": the last number */
+			if (*p >= '0' && *p <= '9')
+				hi = (int)strtol(p, &p, 10);
+			else
+				p++;
+		}
+	}
+	if (hi < 0)
+		hi = (int)sysconf(_SC_NPROCESSORS_CONF) - 1;
+	n = 1 + (hi >= 0 ? hi + 1 : fs.ncpu);
+	return n;
+}
+
 static size_t state_len(void)
 {
-	size_t n = sizeof(struct fs_rp_slot) * (size_t)(1 + fs.ncpu);
+	size_t n = sizeof(struct fs_rp_slot) * (size_t)nslots();
 	long pg = sysconf(_SC_PAGESIZE);
 
 	return (n + pg - 1) / pg * pg;
@@ -200,7 +240,7 @@ static struct fs_rp_slot *find_state(struct fs_group *g, __u64 cookie)
 		s = NULL;
 		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0 &&
 		    !strcmp(info.name, "fs_rp_state") && info.type == BPF_MAP_TYPE_ARRAY &&
-		    info.value_size == sizeof(*s) && info.max_entries == (__u32)(1 + fs.ncpu) &&
+		    info.value_size == sizeof(*s) && info.max_entries == (__u32)nslots() &&
 		    (info.map_flags & BPF_F_MMAPABLE))
 			s = map_state(fd, NULL);
 		if (s && s[0].magic == FS_RP_MAGIC && s[0].cookie == cookie) {
@@ -236,7 +276,7 @@ static struct fs_rp_slot *attach(struct fs_group *g, __u64 cookie)
 	if (!obj)
 		goto out;
 	state = lb.find_map(obj, "fs_rp_state");
-	if (!state || lb.set_max_entries(state, (__u32)(1 + fs.ncpu)) < 0 || lb.load(obj) < 0)
+	if (!state || lb.set_max_entries(state, (__u32)nslots()) < 0 || lb.load(obj) < 0)
 		goto out;
 	prog = lb.find_prog(obj, "fs_rp_select");
 	pfd = prog ? lb.prog_fd(prog) : -1;
@@ -312,12 +352,92 @@ static __u64 now_ns(void)
 void fs_bp_cpu(struct fs_group *g, int c, int serving)
 {
 	struct fs_rp_slot *s = g->bp;
+	int lfd = c >= 0 && c < fs.ncpu ? g->ent[c].local_fd : -1;
+	__u64 cookie = 0;
+	socklen_t l = sizeof(cookie);
 
-	if (!s || c < 0 || c >= fs.ncpu)
+	if (!s || c < 0 || c >= fs.ncpu || 1 + c >= nslots())
 		return;
-	if (serving)
-		__atomic_store_n(&s[1 + c].last_accept_ns, now_ns(), __ATOMIC_RELAXED);
-	__atomic_store_n(&s[1 + c].serving, (__u32)serving, __ATOMIC_RELEASE);
+	s += 1 + c;
+	if (serving) {
+		if (lfd < 0 || fs_real.getsockopt(lfd, SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0)
+			cookie = 0;
+		__atomic_store_n(&s->serving, 0, __ATOMIC_RELEASE);
+		s->cookie = cookie;
+		s->owner_pid = (__u32)fs.pid;
+		s->owner_fd = (__u32)lfd;
+		__atomic_store_n(&s->last_accept_ns, now_ns(), __ATOMIC_RELAXED);
+	}
+	__atomic_store_n(&s->serving, (__u32)serving, __ATOMIC_RELEASE);
+}
+
+int fs_bp_waiting;
+
+/*
+ * A watcher that found every CPU taken (the new binary of an nginx upgrade
+ * while the old master holds a CPU and blocks) is about to wait in epfd.
+ * Connections the kernel queued on a stalled owner's local listener before
+ * the program sent that CPU to the group would wait for the owner; plain
+ * Linux gives them to whoever accepts.  So, at most every 100 ms, a CPU
+ * stalled for 1 s (the program's test) that another process owns has its
+ * queue taken: the owner's listener is copied with pidfd_getfd() (ptrace
+ * rules: the same user, or CAP_SYS_PTRACE; the cookie proves it is still
+ * the owner's listener), its connections are accepted into this process's
+ * stash and the watcher's set is told (the eventfd of a hand-back).
+ */
+void fs_bp_before_wait(int epfd)
+{
+	static long next_ms;
+	int saved = errno, i, c, any = 0;
+	__u64 now = now_ns();
+	long ms = (long)(now / 1000000);
+
+	if (ms < __atomic_load_n(&next_ms, __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&next_ms, ms + 100, __ATOMIC_RELAXED);
+	for (i = 0; i < FS_MAX_GROUPS; i++) {
+		struct fs_group *g = &fs.groups[i];
+
+		if (__atomic_load_n(&g->used, __ATOMIC_ACQUIRE) != 2 || !g->bp ||
+		    g->wait_epfd < 0)
+			continue;
+		any = 1;
+		if (g->wait_epfd != epfd || !fs_ident_same(epfd, &g->wait_epid))
+			continue;
+		for (c = 0; 1 + c < nslots(); c++) {
+			struct fs_rp_slot *s = &g->bp[1 + c];
+			__u64 last, since, cookie = 0;
+			socklen_t l = sizeof(cookie);
+			int pidfd, lfd, n = 0;
+
+			if (!__atomic_load_n(&s->serving, __ATOMIC_ACQUIRE) ||
+			    s->owner_pid == (__u32)fs.pid || !s->cookie)
+				continue;
+			last = __atomic_load_n(&s->last_accept_ns, __ATOMIC_RELAXED);
+			since = __atomic_load_n(&s->pending_since_ns, __ATOMIC_RELAXED);
+			if (since <= last || now - since < FS_RP_STALL_NS)
+				continue;
+			pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->owner_pid, 0);
+			if (pidfd < 0)
+				continue;
+			lfd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)s->owner_fd, 0);
+			fs_real.close(pidfd);
+			if (lfd < 0)
+				continue;
+			if (fs_real.getsockopt(lfd, SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 &&
+			    cookie == s->cookie)
+				n = fs_stash_from(g, c % fs.ncpu, lfd);
+			fs_real.close(lfd);
+			if (n > 0) {
+				fs_log(2, "fd %d: %d connection(s) taken from stalled CPU %d (pid %u)",
+				       g->fd, n, c, s->owner_pid);
+				fs_kick(g, epfd, &g->wait_ev);
+			}
+		}
+	}
+	if (!any)
+		__atomic_store_n(&fs_bp_waiting, 0, __ATOMIC_RELAXED);
+	errno = saved;
 }
 
 /* The calling thread accepted a connection of g: its CPU is served. */
@@ -325,7 +445,7 @@ void fs_bp_accepted_slow(struct fs_group *g)
 {
 	int c = fs_tl_cpu;
 
-	if (c >= 0 && c < fs.ncpu)
+	if (c >= 0 && 1 + c < nslots())
 		__atomic_store_n(&g->bp[1 + c].last_accept_ns, now_ns(), __ATOMIC_RELAXED);
 }
 

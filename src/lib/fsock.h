@@ -213,6 +213,8 @@ FS_HIDDEN void fs_listener_setsockopt(int fd, int level, int name, const void *v
 FS_HIDDEN void fs_listener_getsockopt(int fd, int level, int name, void *val,
 				      socklen_t *len);
 FS_HIDDEN int fs_bind_conflicts(int fd, const struct sockaddr *addr);
+FS_HIDDEN int fs_stash_from(struct fs_group *g, int c, int lfd);
+FS_HIDDEN void fs_kick(struct fs_group *g, int epfd, const struct epoll_event *ev);
 FS_HIDDEN int fs_listener_hides_detach(int fd);
 
 /* sockopt_copy.c: the one option copier (both back ends). */
@@ -267,6 +269,14 @@ FS_HIDDEN void fs_bp_listen(struct fs_group *g, int fresh);
 FS_HIDDEN void fs_bp_cpu(struct fs_group *g, int c, int serving);
 FS_HIDDEN void fs_bp_accepted_slow(struct fs_group *g);
 FS_HIDDEN void fs_bp_release(struct fs_group *g);
+/* A group with backpressure state has a watcher without a CPU. */
+extern int fs_bp_waiting FS_HIDDEN;
+FS_HIDDEN void fs_bp_before_wait(int epfd);
+static inline void fs_bp_wait_hook(int epfd)
+{
+	if (__builtin_expect(__atomic_load_n(&fs_bp_waiting, __ATOMIC_RELAXED) != 0, 0))
+		fs_bp_before_wait(epfd);
+}
 static inline int fs_bp_accepted(struct fs_group *g, int nfd)
 {
 	if (__builtin_expect(g->bp != NULL, 0) && nfd >= 0)

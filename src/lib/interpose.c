@@ -264,6 +264,7 @@ FS_API int epoll_wait(int epfd, struct epoll_event *ev, int maxevents, int timeo
 	NEED(epoll_wait);
 	if (!fs_real.epoll_wait)
 		return (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents, timeout, NULL, 0);
+	fs_bp_wait_hook(epfd);
 	return fs_ep_after_wait(ev, fs_real.epoll_wait(epfd, ev, maxevents, timeout));
 }
 
@@ -273,6 +274,7 @@ FS_API int epoll_pwait(int epfd, struct epoll_event *ev, int maxevents, int time
 	NEED(epoll_pwait);
 	if (!fs_real.epoll_pwait)
 		return (int)syscall(SYS_epoll_pwait, epfd, ev, maxevents, timeout, sigmask, _NSIG / 8);
+	fs_bp_wait_hook(epfd);
 	return fs_ep_after_wait(ev, fs_real.epoll_pwait(epfd, ev, maxevents, timeout, sigmask));
 }
 
@@ -282,6 +284,7 @@ FS_API int epoll_pwait2(int epfd, struct epoll_event *ev, int maxevents,
 	NEED(epoll_pwait2);
 	if (!fs_real.epoll_pwait2)
 		return (int)syscall(SYS_epoll_pwait2, epfd, ev, maxevents, timeout, sigmask, _NSIG / 8);
+	fs_bp_wait_hook(epfd);
 	return fs_ep_after_wait(ev, fs_real.epoll_pwait2(epfd, ev, maxevents, timeout, sigmask));
 }
 
@@ -424,6 +427,7 @@ FS_API long syscall(long n, ...)
 #ifdef SYS_epoll_pwait2
 	case SYS_epoll_pwait2:
 #endif
+		fs_bp_wait_hook((int)a[0]);
 		if (fs_real.syscall)
 			return fs_ep_after_wait((struct epoll_event *)a[1],
 						(int)fs_real.syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]));

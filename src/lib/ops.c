@@ -214,7 +214,7 @@ static int local_add(struct fs_entry *e, int epfd, const struct epoll_event *ev)
 static void hand_back(struct fs_group *g, int c)
 {
 	struct fs_entry *e = &g->ent[c];
-	int nfd, migrate;
+	int migrate;
 
 	/*
 	 * Connections already queued here: with net.ipv4.tcp_migrate_req the
@@ -224,11 +224,8 @@ static void hand_back(struct fs_group *g, int c)
 	if (e->module)
 		fs_module_leave(e->local_fd);	/* no new connection lands here now */
 	migrate = sysctl_int("/proc/sys/net/ipv4/tcp_migrate_req", 0) == 1;
-	while (!migrate && e->nstash < FS_STASH &&
-	       (nfd = fs_real.accept4(e->local_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
-		e->stash[e->nstash++] = fs_hide_fd(nfd, NULL);
-		__atomic_fetch_add(&g->nstash, 1, __ATOMIC_RELAXED);
-	}
+	if (!migrate)
+		fs_stash_from(g, c, e->local_fd);
 	fs_log(2, "fd %d: CPU %d handed back to the group (worker stopped watching)",
 	       g->fd, c);
 	if (e->shared || fs_real.shutdown(e->local_fd, SHUT_RD) < 0) {
@@ -244,6 +241,21 @@ static void hand_back(struct fs_group *g, int c)
 		fs_slot_release(g, c);
 		__atomic_store_n(&e->locked, 0, __ATOMIC_RELEASE);
 	}
+}
+
+/* Park what waits on listener lfd in CPU c's stash (at most FS_STASH). */
+int fs_stash_from(struct fs_group *g, int c, int lfd)
+{
+	struct fs_entry *e = &g->ent[c];
+	int nfd, n = 0;
+
+	while (e->nstash < FS_STASH &&
+	       (nfd = fs_real.accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK)) >= 0) {
+		e->stash[e->nstash++] = fs_hide_fd(nfd, NULL);
+		__atomic_fetch_add(&g->nstash, 1, __ATOMIC_RELAXED);
+		n++;
+	}
+	return n;
 }
 
 /*
@@ -313,7 +325,7 @@ static int wants_local(const struct epoll_event *ev)
  * again, an always-readable eventfd in its epoll set (with the listener's
  * event data) makes it call accept(), which serves them (from_stash).
  */
-static void kick(struct fs_group *g, int epfd, const struct epoll_event *ev)
+void fs_kick(struct fs_group *g, int epfd, const struct epoll_event *ev)
 {
 	struct epoll_event kev = *ev;
 	int fd;
@@ -375,8 +387,10 @@ static void take_cpu(struct fs_group *g, int epfd, const struct epoll_event *ev,
 		g->wait_ev = *ev;
 		g->wait_thread = (unsigned long)pthread_self();
 		g->wait_epfd = epfd;
+		if (g->bp)	/* backpressure.c: take what a stalled owner left */
+			__atomic_store_n(&fs_bp_waiting, 1, __ATOMIC_RELAXED);
 	}
-	kick(g, epfd, ev);
+	fs_kick(g, epfd, ev);
 }
 
 /*
