@@ -24,6 +24,8 @@
  * libbpf is opened with dlopen() only then (the library links libc only)
  * and only its messages go to the library's log; no fd is kept (the
  * socket holds the program, the mapping holds the map).
+ * What a stalled owner had queued before stays on its listener, except that
+ * a process waiting for a CPU takes it (fs_bp_before_wait, below).
  * FASTSOCKET_BACKPRESSURE=0 turns it off.
  */
 #include "fsock.h"
