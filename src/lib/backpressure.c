@@ -57,6 +57,9 @@
 #ifndef SO_COOKIE
 #define SO_COOKIE 57
 #endif
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
 #ifndef CAP_BPF
 #define CAP_BPF 39
 #endif
@@ -376,6 +379,33 @@ void fs_bp_cpu(struct fs_group *g, int c, int serving)
 int fs_bp_waiting;
 
 /*
+ * The map is writable by every worker, whatever uid it switched to, so
+ * what a CPU entry names is checked before anything is accepted from it:
+ * a listening socket on the group's own address and port in the same
+ * network namespace is a member of the group (bind() allows no other).
+ */
+static int same_listener(const struct fs_group *g, int lfd)
+{
+	struct sockaddr_storage a;
+	socklen_t al = sizeof(a), l;
+	__u64 n1 = 0, n2 = 0;
+	int acc = 0;
+
+	l = sizeof(acc);
+	if (fs_real.getsockopt(lfd, SOL_SOCKET, SO_ACCEPTCONN, &acc, &l) < 0 || !acc)
+		return 0;
+	l = sizeof(n1);
+	if (fs_real.getsockopt(lfd, SOL_SOCKET, SO_NETNS_COOKIE, &n1, &l) < 0)
+		return 0;
+	l = sizeof(n2);
+	if (fs_real.getsockopt(g->fd, SOL_SOCKET, SO_NETNS_COOKIE, &n2, &l) < 0 || n1 != n2)
+		return 0;
+	if (getsockname(lfd, (struct sockaddr *)&a, &al) < 0 || al != g->addrlen)
+		return 0;
+	return !memcmp(&a, &g->addr, al);
+}
+
+/*
  * A watcher that found every CPU taken (the new binary of an nginx upgrade
  * while the old master holds a CPU and blocks) is about to wait in epfd.
  * Connections the kernel queued on a stalled owner's local listener before
@@ -427,7 +457,7 @@ void fs_bp_before_wait(int epfd)
 			if (lfd < 0)
 				continue;
 			if (fs_real.getsockopt(lfd, SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 &&
-			    cookie == s->cookie)
+			    cookie == s->cookie && same_listener(g, lfd))
 				n = fs_stash_from(g, c % fs.ncpu, lfd);
 			fs_real.close(lfd);
 			if (n > 0) {
