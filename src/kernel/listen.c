@@ -438,6 +438,7 @@ static int fsocket_lookup_pair(int gfd, int lfd, struct socket **gsockp,
 static int fsocket_join_locked(struct fsocket_group *g, struct sock *lsk,
 			       int want)
 {
+	struct fsocket_member *m;
 	struct fsocket_slot *l;
 	int cpu, err;
 
@@ -445,8 +446,13 @@ static int fsocket_join_locked(struct fsocket_group *g, struct sock *lsk,
 		return -EINVAL;
 	if (!fsocket_in_group(g, lsk) || lsk == fsocket_gsk(g))
 		return -EINVAL;
-	if (fsocket_member_find(lsk))
+	m = fsocket_member_find(lsk);
+	if (m) {
+		/* Joined already: its worker says it accepts (stall.c). */
+		if (m->g == g && m->cpu >= 0)
+			fsocket_slot_alive(g, container_of(m, struct fsocket_slot, m));
 		return -EEXIST;
+	}
 	if (g->foreign)
 		return -EBUSY;
 	cpu = fsocket_pick_cpu(g, want);

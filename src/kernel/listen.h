@@ -63,6 +63,7 @@ struct fsocket_slot {
 	struct pid *owner;		/* the thread that joined */
 	atomic64_t queued;		/* connections queued on it (watch.c) */
 	u64 taken;			/* ... taken from its queue (stall.c) */
+	u64 moved;			/* ... moved to the registered listener */
 	unsigned long progress;		/* jiffies: last taken, or queue empty */
 	bool stalled;			/* its CPU goes to the registered listener */
 	struct rcu_head rcu;
@@ -127,10 +128,12 @@ int fsocket_watch_init(void);
 void fsocket_watch_exit(void);
 void fsocket_watch(struct fsocket_member *m);
 void fsocket_unwatch(struct fsocket_member *m);
+void fsocket_wake(struct sock *sk);
 
 /* stall.c: a worker that stops accepting hands its CPU back. */
 void fsocket_stall_work(struct work_struct *work);
 void fsocket_stall_arm(struct fsocket_net *fn);
+void fsocket_slot_alive(struct fsocket_group *g, struct fsocket_slot *l);
 
 /* affinity.c: which CPU a JOIN gets (fn->lock held). */
 int fsocket_pick_cpu(struct fsocket_group *g, int want);

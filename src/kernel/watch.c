@@ -86,6 +86,16 @@ static void fsocket_data_ready(struct sock *sk)
 	rcu_read_unlock();
 }
 
+/* Wakes sk's waiters without counting an arrival (stall.c moved them). */
+void fsocket_wake(struct sock *sk)
+{
+	void (*ready)(struct sock *sk) = READ_ONCE(sk->sk_data_ready);
+
+	if (ready == fsocket_data_ready)
+		ready = fsocket_def_data_ready;
+	ready(sk);
+}
+
 void fsocket_watch(struct fsocket_member *m)
 {
 	struct sock *sk = m->sk;

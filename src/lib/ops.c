@@ -619,6 +619,30 @@ static int wait_any(struct fs_group *g, int fd, long *deadline)
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * Module: a thread with a CPU of its own accepted from the shared listener.
+ * If the module judged its CPU stalled (stall.c), its connections now go
+ * to the shared listener and nothing is left on its own to take: JOIN of
+ * its listener again says "accepting" and gets the CPU back (EEXIST
+ * otherwise).  At most every 100 ms per thread.
+ */
+static __thread long tl_alive_ms __attribute__((tls_model("initial-exec")));
+
+static void module_alive(struct fs_group *g)
+{
+	int c = fs_tl_cpu, saved = errno;
+	long now;
+
+	if (c < 0 || c >= fs.ncpu || !g->ent[c].module || !fs_entry_live(&g->ent[c]))
+		return;
+	now = coarse_ms();
+	if (now - tl_alive_ms < 100 && now >= tl_alive_ms)
+		return;
+	tl_alive_ms = now;
+	fs_module_join(g, g->ent[c].local_fd, c);
+	errno = saved;
+}
+
 /* Accept on the shared listener; a connection there may free a CPU for us. */
 static int accept_global(struct fs_group *g, int fd, struct sockaddr *addr,
 			 socklen_t *len, int flags)
@@ -628,6 +652,8 @@ static int accept_global(struct fs_group *g, int fd, struct sockaddr *addr,
 	fs_bp_accepted(g, fs_pc_accepted(g, nfd, 0));
 	if (__builtin_expect(g->wait_epfd >= 0, 0) && nfd >= 0)
 		retry_cpus(nfd);
+	if (g->module && nfd >= 0)
+		module_alive(g);
 	return nfd;
 }
 

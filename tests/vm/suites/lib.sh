@@ -219,8 +219,7 @@ wait $spid
 
 echo "== 4c. conformance, module path (fs-conform: plain vs library)"
 if [ -n "$CONFORM" ]; then
-	# Known differences (docs/library.md): binary_upgrade.
-	FS_CONFORM_MODE=auto FASTSOCKET_VERBOSE= $CONFORM diff "$LIB" $($CONFORM list | grep -vx binary_upgrade) >$W/conform.out 2>&1
+	FS_CONFORM_MODE=auto FASTSOCKET_VERBOSE= $CONFORM diff "$LIB" $($CONFORM list) >$W/conform.out 2>&1
 	sed -n 's/^DIFF /   DIFF /p' $W/conform.out
 	tail -n 1 $W/conform.out
 	grep -q '^0 scenario(s) differ' $W/conform.out && ok "conformance: no difference" || { bad "conformance: $(tail -n 1 $W/conform.out)"; cat $W/conform.out; }

@@ -485,9 +485,12 @@ TEST_P(Family, JoinSteersTheCpuToTheLocalListener) {
 
 // Backpressure (issue 10): a worker that keeps its listener joined but stops
 // accepting hands its CPU back within about 1 s; the CPU's connections then
-// reach the registered listener (the other workers).  When it takes a
-// connection again, its CPU comes back.  Before stall.c, the second
-// connection also waited on the stalled listener (step 4).
+// reach the registered listener (the other workers), and so does what was
+// queued on the stalled listener (plain Linux queued it on the shared
+// listener).  When the worker says it accepts again (JOIN of the same
+// listener: EEXIST), its CPU comes back.  Before stall.c, the second
+// connection also waited on the stalled listener (step 4); before the move,
+// the first one stayed there (step 5).
 TEST(ListenSpawn, StalledWorkerHandsItsCpuBack) {
   REQUIRE_MODE(2);
   REQUIRE_CPUS(2);
@@ -504,26 +507,38 @@ TEST(ListenSpawn, StalledWorkerHandsItsCpuBack) {
     if (c1 < 0 || poll(&p, 1, 2000) != 1) return 2;
     usleep(1600 * 1000);  // > 1 s without progress, plus one check period
     int c2 = ConnectFromCpu(AF_INET, g.port, cpu);
-    int conn = AcceptWait(g.fd, 2000);
     if (c2 < 0) return 3;
+    int conn = AcceptWait(g.fd, 2000);
     if (conn < 0) return 4;  // still sent to the stalled listener
     close(conn);
-    // The worker accepts again: its CPU comes back.
-    conn = AcceptWait(lfd, 100);
+    // The queued one moved to the registered listener too.
+    conn = AcceptWait(g.fd, 2000);
     if (conn < 0) return 5;
     close(conn);
-    usleep(600 * 1000);
+    if ((conn = AcceptWait(lfd, 100)) >= 0) {
+      close(conn);
+      return 7;  // left on the stalled listener
+    }
+    // Still stalled: the next one goes to the registered listener as well.
     int c3 = ConnectFromCpu(AF_INET, g.port, cpu);
-    if (c3 < 0 || WhichAccepts({g.fd, lfd}, &conn) != 1) return 6;
+    if (c3 < 0 || WhichAccepts({g.fd, lfd}, &conn) != 0) return 8;
+    close(conn);
+    // The worker says it accepts again: its CPU comes back at once.
+    if (Join(dev, g.fd, lfd, cpu) != EEXIST) return 9;
+    int c4 = ConnectFromCpu(AF_INET, g.port, cpu);
+    if (c4 < 0 || WhichAccepts({g.fd, lfd}, &conn) != 1) return 6;
     close(conn);
     close(c1);
     close(c2);
     close(c3);
+    close(c4);
     close(lfd);
     return 0;
   });
   EXPECT_EQ(rc, 0) << "1x: JOIN errno + 10, 2: not queued locally, 4: not handed back, "
-                      "5: queued connection lost, 6: CPU not taken back";
+                      "5: queued connection not moved, 7: left on the stalled listener, "
+                      "8: CPU came back without the worker, 9: re-JOIN, "
+                      "6: CPU not taken back";
   EXPECT_GE(StatTotal("stalled"), stalled0 + 1);
   EXPECT_GE(StatTotal("resumed"), resumed0 + 1);
   close(g.fd);
