@@ -60,9 +60,6 @@
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71
 #endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 
 /* The program, compiled by clang at build time (FS_RP_OBJ). */
 #ifdef FS_RP_OBJ
