@@ -159,23 +159,23 @@ static int libbpf_open(void)
 static int nslots(void)
 {
 	static int n;
-	char b[64] = "";
-	int fd, hi = -1;
+	char b[256] = "";
+	cpu_set_t possible;
+	int fd, hi = -1, c;
 
 	if (n)
 		return n;
 	fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0) {
 		ssize_t r = read(fd, b, sizeof(b) - 1);
-		char *p = b;
 
 		fs_real.close(fd);
-		while (r > 0 && *p) {	/* "0-3", "0", "0-3,8-11": the last number */
-			if (*p >= '0' && *p <= '9')
-				hi = (int)strtol(p, &p, 10);
-			else
-				p++;
-		}
+		b[r > 0 ? r : 0] = 0;
+		b[strcspn(b, "\n")] = 0;
+		if (fs_parse_cpulist(b, &possible) == 0)
+			for (c = 0; c < CPU_SETSIZE; c++)
+				if (CPU_ISSET(c, &possible))
+					hi = c;
 	}
 	if (hi < 0)
 		hi = (int)sysconf(_SC_NPROCESSORS_CONF) - 1;
@@ -203,6 +203,18 @@ static struct fs_rp_slot *map_state(int fd, void *at)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * The group's state goes.  Another thread may still be in accept() on it
+ * with the old pointer, so the area is never unmapped: private zero pages
+ * take the map's place (a late store lands there), and the group's next map
+ * is mapped over them (map_group), so there is one area per group slot.
+ */
+static void unmap_group(struct fs_group *g)
+{
+	mmap(g->bp_area, state_len(), PROT_READ | PROT_WRITE,
+	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
 /* g's state, mapped at the group's area if it has one: the area's address. */
 static struct fs_rp_slot *map_group(struct fs_group *g, int fd)
 {
@@ -217,11 +229,11 @@ static struct fs_rp_slot *map_group(struct fs_group *g, int fd)
 static struct fs_rp_slot *find_state(struct fs_group *g, __u64 cookie)
 {
 	union bpf_attr a;
-	__u32 id = 0;
+	__u32 id = 0, zero = 0;
 
 	for (;;) {
 		struct bpf_map_info info;
-		struct fs_rp_slot *s;
+		struct fs_rp_slot hdr, *s = NULL;
 		int fd;
 
 		memset(&a, 0, sizeof(a));
@@ -239,21 +251,21 @@ static struct fs_rp_slot *find_state(struct fs_group *g, __u64 cookie)
 		a.info.bpf_fd = fd;
 		a.info.info_len = sizeof(info);
 		a.info.info = (__u64)(unsigned long)&info;
-		s = NULL;
 		if (sys_bpf(BPF_OBJ_GET_INFO_BY_FD, &a) == 0 &&
 		    !strcmp(info.name, "fs_rp_state") && info.type == BPF_MAP_TYPE_ARRAY &&
-		    info.value_size == sizeof(*s) && info.max_entries == (__u32)nslots() &&
-		    (info.map_flags & BPF_F_MMAPABLE))
-			s = map_state(fd, NULL);
-		if (s && s[0].magic == FS_RP_MAGIC && s[0].cookie == cookie) {
-			munmap(s, state_len());
-			s = map_group(g, fd);
-			fs_real.close(fd);
-			return s;
+		    info.value_size == sizeof(hdr) && info.max_entries == (__u32)nslots() &&
+		    (info.map_flags & BPF_F_MMAPABLE)) {
+			memset(&a, 0, sizeof(a));
+			a.map_fd = (__u32)fd;
+			a.key = (__u64)(unsigned long)&zero;
+			a.value = (__u64)(unsigned long)&hdr;
+			if (sys_bpf(BPF_MAP_LOOKUP_ELEM, &a) == 0 && hdr.magic == FS_RP_MAGIC &&
+			    hdr.cookie == cookie)
+				s = map_group(g, fd);
 		}
 		fs_real.close(fd);
 		if (s)
-			munmap(s, state_len());
+			return s;
 	}
 }
 
@@ -296,8 +308,7 @@ static struct fs_rp_slot *attach(struct fs_group *g, __u64 cookie)
 	s[0].magic = FS_RP_MAGIC;
 	if (fs_real.setsockopt(g->fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_EBPF, &pfd,
 			       sizeof(pfd)) < 0) {
-		g->bp = s;
-		fs_bp_release(g);
+		unmap_group(g);
 		s = NULL;
 	}
 out:
@@ -327,7 +338,6 @@ void fs_bp_listen(struct fs_group *g, int fresh)
 	int saved = errno;
 	const char *how = "";
 
-	g->bp = NULL;
 	if (!fs_bp_enabled || fs.backend != FS_BACKEND_USER || !privileged() ||
 	    fs_real.getsockopt(g->fd, SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0)
 		goto out;
@@ -354,12 +364,13 @@ static __u64 now_ns(void)
 void fs_bp_cpu(struct fs_group *g, int c, int serving)
 {
 	struct fs_rp_slot *s = g->bp;
-	int lfd = c >= 0 && c < fs.ncpu ? g->ent[c].local_fd : -1;
 	__u64 cookie = 0;
 	socklen_t l = sizeof(cookie);
+	int lfd;
 
 	if (!s || c < 0 || c >= fs.ncpu || 1 + c >= nslots())
 		return;
+	lfd = g->ent[c].local_fd;
 	s += 1 + c;
 	if (serving) {
 		if (lfd < 0 || fs_real.getsockopt(lfd, SOL_SOCKET, SO_COOKIE, &cookie, &l) < 0)
@@ -403,6 +414,42 @@ static int same_listener(const struct fs_group *g, int lfd)
 }
 
 /*
+ * CPU c of g, if another process owns it and it has been stalled for 1 s:
+ * its owner's listener is copied and what waits there is accepted into this
+ * process's stash.  Returns how many.
+ */
+static int take_stalled(struct fs_group *g, int c, __u64 now)
+{
+	struct fs_rp_slot *s = &g->bp[1 + c];
+	__u64 last, since, cookie = 0;
+	socklen_t l = sizeof(cookie);
+	int pidfd, lfd, n = 0;
+
+	if (!__atomic_load_n(&s->serving, __ATOMIC_ACQUIRE) ||
+	    s->owner_pid == (__u32)fs.pid || !s->cookie)
+		return 0;
+	last = __atomic_load_n(&s->last_accept_ns, __ATOMIC_RELAXED);
+	since = __atomic_load_n(&s->pending_since_ns, __ATOMIC_RELAXED);
+	if (since <= last || now - since < FS_RP_STALL_NS)
+		return 0;
+	pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->owner_pid, 0);
+	if (pidfd < 0)
+		return 0;
+	lfd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)s->owner_fd, 0);
+	fs_real.close(pidfd);
+	if (lfd < 0)
+		return 0;
+	if (fs_real.getsockopt(lfd, SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 &&
+	    cookie == s->cookie && same_listener(g, lfd))
+		n = fs_stash_from(g, c % fs.ncpu, lfd);
+	fs_real.close(lfd);
+	if (n > 0)
+		fs_log(2, "fd %d: %d connection(s) taken from stalled CPU %d (pid %u)",
+		       g->fd, n, c, s->owner_pid);
+	return n;
+}
+
+/*
  * A watcher that found every CPU taken (the new binary of an nginx upgrade
  * while the old master holds a CPU and blocks) is about to wait in epfd.
  * Connections the kernel queued on a stalled owner's local listener before
@@ -433,36 +480,9 @@ void fs_bp_before_wait(int epfd)
 		any = 1;
 		if (g->wait_epfd != epfd || !fs_ident_same(epfd, &g->wait_epid))
 			continue;
-		for (c = 0; 1 + c < nslots(); c++) {
-			struct fs_rp_slot *s = &g->bp[1 + c];
-			__u64 last, since, cookie = 0;
-			socklen_t l = sizeof(cookie);
-			int pidfd, lfd, n = 0;
-
-			if (!__atomic_load_n(&s->serving, __ATOMIC_ACQUIRE) ||
-			    s->owner_pid == (__u32)fs.pid || !s->cookie)
-				continue;
-			last = __atomic_load_n(&s->last_accept_ns, __ATOMIC_RELAXED);
-			since = __atomic_load_n(&s->pending_since_ns, __ATOMIC_RELAXED);
-			if (since <= last || now - since < FS_RP_STALL_NS)
-				continue;
-			pidfd = (int)syscall(SYS_pidfd_open, (pid_t)s->owner_pid, 0);
-			if (pidfd < 0)
-				continue;
-			lfd = (int)syscall(SYS_pidfd_getfd, pidfd, (int)s->owner_fd, 0);
-			fs_real.close(pidfd);
-			if (lfd < 0)
-				continue;
-			if (fs_real.getsockopt(lfd, SOL_SOCKET, SO_COOKIE, &cookie, &l) == 0 &&
-			    cookie == s->cookie && same_listener(g, lfd))
-				n = fs_stash_from(g, c % fs.ncpu, lfd);
-			fs_real.close(lfd);
-			if (n > 0) {
-				fs_log(2, "fd %d: %d connection(s) taken from stalled CPU %d (pid %u)",
-				       g->fd, n, c, s->owner_pid);
+		for (c = 0; 1 + c < nslots(); c++)
+			if (take_stalled(g, c, now) > 0)
 				fs_kick(g, epfd, &g->wait_ev);
-			}
-		}
 	}
 	if (!any)
 		__atomic_store_n(&fs_bp_waiting, 0, __ATOMIC_RELAXED);
@@ -478,18 +498,11 @@ void fs_bp_accepted_slow(struct fs_group *g)
 		__atomic_store_n(&g->bp[1 + c].last_accept_ns, now_ns(), __ATOMIC_RELAXED);
 }
 
-/*
- * The group is gone.  Another thread may still be in accept() on it with
- * the old pointer, so the area is never unmapped: private zero pages take
- * the map's place (a late store lands there), and the group's next map is
- * mapped over them (map_group), so there is one area per group slot.
- */
+/* The group is gone (see unmap_group). */
 void fs_bp_release(struct fs_group *g)
 {
 	if (!g->bp)
 		return;
 	g->bp = NULL;
-	mmap(g->bp_area, state_len(), PROT_READ | PROT_WRITE,
-	     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+	unmap_group(g);
 }
-

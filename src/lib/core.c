@@ -196,7 +196,8 @@ int fs_fmt_cpus(char *buf, size_t len, const cpu_set_t *set)
 
 /* ---- initialisation ---------------------------------------------------- */
 
-static int parse_cpulist(const char *s, cpu_set_t *set)
+/* "0-3,8,10-11" -> set: 0, or -1 (malformed, out of range or empty). */
+int fs_parse_cpulist(const char *s, cpu_set_t *set)
 {
 	CPU_ZERO(set);
 	while (*s) {
@@ -333,7 +334,7 @@ __attribute__((constructor)) static void fs_init(void)
 	}
 	fs.cpus = allowed;
 	if (cpus && *cpus) {
-		if (parse_cpulist(cpus, &want) < 0) {
+		if (fs_parse_cpulist(cpus, &want) < 0) {
 			snprintf(note + strlen(note), sizeof(note) - strlen(note),
 				 "; ignored FASTSOCKET_CPUS=%.20s (not a CPU list)", cpus);
 		} else {

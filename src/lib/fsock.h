@@ -179,6 +179,7 @@ FS_HIDDEN int fs_is_tcp(int domain, int type, int protocol);
 FS_HIDDEN int fs_classify_fd(int fd);
 FS_HIDDEN int fs_fd_nonblocking(int fd);
 FS_HIDDEN int fs_fmt_cpus(char *buf, size_t len, const cpu_set_t *set);
+FS_HIDDEN int fs_parse_cpulist(const char *s, cpu_set_t *set);
 
 /* fdstate.c: identities, hidden internal fds, CPU slot locks. */
 FS_HIDDEN int fs_ident_of(int fd, struct fs_ident *id);
