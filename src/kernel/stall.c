@@ -72,7 +72,6 @@ static bool fsocket_queue_put(struct sock *sk, struct request_sock *req, bool fr
 		if (!q->rskq_accept_head)
 			q->rskq_accept_tail = req;
 		WRITE_ONCE(q->rskq_accept_head, req);
-		sk_acceptq_added(sk);
 	} else if (ok) {
 		req->dl_next = NULL;
 		if (!q->rskq_accept_head)
@@ -80,8 +79,9 @@ static bool fsocket_queue_put(struct sock *sk, struct request_sock *req, bool fr
 		else
 			q->rskq_accept_tail->dl_next = req;
 		q->rskq_accept_tail = req;
-		sk_acceptq_added(sk);
 	}
+	if (ok)
+		sk_acceptq_added(sk);
 	spin_unlock_bh(&q->rskq_lock);
 	return ok;
 }
@@ -113,13 +113,19 @@ static u32 fsocket_slot_move(struct sock *sk, struct sock *gsk)
 	return n;
 }
 
+/* Connections its worker took from l's queue: queued, not moved, not waiting. */
+static u64 fsocket_slot_taken(struct fsocket_slot *l, u32 waiting)
+{
+	return (u64)atomic64_read(&l->queued) - l->moved - waiting;
+}
+
 /* Has the slot's state changed (stalled <-> serving)?  fn->lock held. */
 static bool fsocket_slot_judge(struct fsocket_group *g, struct fsocket_slot *l,
 			       unsigned long now)
 {
 	struct sock *sk = l->m.sk;
 	u32 queued_now = READ_ONCE(sk->sk_ack_backlog);
-	u64 taken = (u64)atomic64_read(&l->queued) - l->moved - queued_now;
+	u64 taken = fsocket_slot_taken(l, queued_now);
 
 	if (!l->m.watched)
 		return false;
@@ -142,8 +148,7 @@ static bool fsocket_slot_judge(struct fsocket_group *g, struct fsocket_slot *l,
 		return false;
 	/* Stalled (or a connection raced the program's update): move them. */
 	l->moved += fsocket_slot_move(sk, fsocket_gsk(g));
-	l->taken = (u64)atomic64_read(&l->queued) - l->moved -
-		   READ_ONCE(sk->sk_ack_backlog);
+	l->taken = fsocket_slot_taken(l, READ_ONCE(sk->sk_ack_backlog));
 	if (l->stalled)
 		return false;
 	l->stalled = true;
